@@ -1,0 +1,8 @@
+// Entry point; replaced by the full command-line program.
+#include <QCoreApplication>
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    return 0;
+}

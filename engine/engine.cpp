@@ -1,0 +1,70 @@
+#include "engine.h"
+
+#include "eventloopmonitor.h"
+#include "systemdiagnostics.h"
+#include "vega_version.h"
+
+#include <QDateTime>
+
+namespace vega {
+
+Engine::Engine(const EngineConfig &config, const EngineOptions &options, Clock *clock, QObject *parent)
+    : QObject(parent), m_config(config), m_options(options), m_clock(clock),
+      m_registry(clock, config.metrics.seriesCapacity)
+{
+    qRegisterMetaType<vega::SnapshotPtr>();
+    m_registry.setIntervalMs(config.metrics.snapshotIntervalMs);
+    m_startedWallMs = QDateTime::currentMSecsSinceEpoch();
+    m_loopMonitor = std::make_unique<EventLoopMonitor>(&m_registry, config.eventLoop, QStringLiteral("gui"),
+                                                       nullptr, clock);
+    m_diagnostics = std::make_unique<SystemDiagnostics>(&m_registry, config.diagnostics, options.dataDir,
+                                                        m_loopMonitor.get());
+    m_publishTimer.setInterval(config.metrics.snapshotIntervalMs);
+    connect(&m_publishTimer, &QTimer::timeout, this, &Engine::publishNow);
+    publishNow();
+}
+
+Engine::~Engine()
+{
+    stop();
+}
+
+void Engine::start()
+{
+    m_loopMonitor->start();
+    m_diagnostics->start();
+    m_publishTimer.start();
+}
+
+void Engine::stop()
+{
+    m_publishTimer.stop();
+    if (m_diagnostics)
+        m_diagnostics->stop();
+    if (m_loopMonitor)
+        m_loopMonitor->stop();
+}
+
+SnapshotPtr Engine::publishNow()
+{
+    auto snap = std::make_shared<Snapshot>();
+    snap->metrics = m_registry.capture();
+    snap->diagnostics = m_diagnostics->latest();
+    snap->eventLoop = m_loopMonitor->summary();
+    snap->info.version = QStringLiteral(VEGA_VERSION_STRING);
+    snap->info.configPath = m_options.configPath;
+    snap->info.dataDir = m_options.dataDir;
+    snap->info.startedWallMs = m_startedWallMs;
+    snap->info.mode = m_options.mode;
+    m_latest = std::move(snap);
+    Q_EMIT snapshotAvailable(m_latest);
+    return m_latest;
+}
+
+void Engine::resetStats(const QString &who)
+{
+    m_registry.resetStats(who);
+    publishNow();
+}
+
+} // namespace vega

@@ -1,0 +1,67 @@
+#pragma once
+
+#include "clock.h"
+#include "config.h"
+#include "metrics.h"
+#include "snapshot.h"
+
+#include <QObject>
+#include <QTimer>
+
+#include <memory>
+
+namespace vega {
+
+class EventLoopMonitor;
+class SystemDiagnostics;
+
+struct EngineOptions {
+    QString configPath; // empty: defaults
+    QString dataDir;
+    QString mode = QStringLiteral("gui");
+};
+
+/**
+ * The engine: owns the metrics registry and every component, runs on the thread that
+ * creates it (normally the GUI thread) and publishes one immutable Snapshot per interval.
+ */
+class Engine : public QObject {
+    Q_OBJECT
+public:
+    Engine(const EngineConfig &config, const EngineOptions &options, Clock *clock = Clock::system(),
+           QObject *parent = nullptr);
+    ~Engine() override;
+
+    void start();
+    void stop();
+
+    MetricsRegistry &metrics() { return m_registry; }
+    EventLoopMonitor *eventLoopMonitor() const { return m_loopMonitor.get(); }
+    SystemDiagnostics *diagnostics() const { return m_diagnostics.get(); }
+    const EngineConfig &config() const { return m_config; }
+    const EngineOptions &options() const { return m_options; }
+
+    /// The latest published snapshot (never null after construction).
+    SnapshotPtr latest() const { return m_latest; }
+    /// Captures and publishes a snapshot now (also what the interval timer does).
+    SnapshotPtr publishNow();
+
+    /// Operator action: reset what is shown; exported totals stay monotonic.
+    void resetStats(const QString &who = QStringLiteral("operator"));
+
+Q_SIGNALS:
+    void snapshotAvailable(const vega::SnapshotPtr &snapshot);
+
+private:
+    EngineConfig m_config;
+    EngineOptions m_options;
+    Clock *m_clock;
+    MetricsRegistry m_registry;
+    std::unique_ptr<EventLoopMonitor> m_loopMonitor;
+    std::unique_ptr<SystemDiagnostics> m_diagnostics;
+    QTimer m_publishTimer;
+    SnapshotPtr m_latest;
+    qint64 m_startedWallMs = 0;
+};
+
+} // namespace vega
