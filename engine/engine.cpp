@@ -15,6 +15,7 @@ Engine::Engine(const EngineConfig &config, const EngineOptions &options, Clock *
     qRegisterMetaType<vega::SnapshotPtr>();
     m_registry.setIntervalMs(config.metrics.snapshotIntervalMs);
     m_startedWallMs = QDateTime::currentMSecsSinceEpoch();
+    m_effectiveConfig = ConfigLoader::toJson(config);
     m_loopMonitor = std::make_unique<EventLoopMonitor>(&m_registry, config.eventLoop, QStringLiteral("gui"),
                                                        nullptr, clock);
     m_diagnostics = std::make_unique<SystemDiagnostics>(&m_registry, config.diagnostics, options.dataDir,
@@ -56,6 +57,7 @@ SnapshotPtr Engine::publishNow()
     snap->info.dataDir = m_options.dataDir;
     snap->info.startedWallMs = m_startedWallMs;
     snap->info.mode = m_options.mode;
+    snap->info.effectiveConfig = m_effectiveConfig;
     m_latest = std::move(snap);
     Q_EMIT snapshotAvailable(m_latest);
     return m_latest;

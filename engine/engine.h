@@ -62,6 +62,7 @@ private:
     QTimer m_publishTimer;
     SnapshotPtr m_latest;
     qint64 m_startedWallMs = 0;
+    QJsonObject m_effectiveConfig;
 };
 
 } // namespace vega

@@ -4,6 +4,7 @@
 #include "metrics.h"
 #include "systemdiagnostics.h"
 
+#include <QJsonObject>
 #include <QString>
 
 #include <memory>
@@ -17,6 +18,7 @@ struct EngineInfo {
     QString dataDir;
     qint64 startedWallMs = 0;
     QString mode; // "gui" or "headless"
+    QJsonObject effectiveConfig; // the configuration in force, defaults filled in
 };
 
 /// Everything the engine publishes at one instant. Immutable once published; the UI,

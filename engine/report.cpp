@@ -1,0 +1,224 @@
+#include "report.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+
+namespace vega {
+
+namespace {
+
+QString isoUtc(qint64 wallMs)
+{
+    return QDateTime::fromMSecsSinceEpoch(wallMs, Qt::UTC).toString(Qt::ISODateWithMs);
+}
+
+QJsonObject labelsToJson(const Labels &labels)
+{
+    QJsonObject o;
+    for (const auto &l : labels)
+        o.insert(l.first, l.second);
+    return o;
+}
+
+QJsonObject summaryToJson(const HistogramSummary &s, double scale)
+{
+    // scale converts the recorded unit into the unit named by the caller's key.
+    QJsonObject o;
+    o.insert(QStringLiteral("count"), qint64(s.count));
+    o.insert(QStringLiteral("min"), double(s.min) * scale);
+    o.insert(QStringLiteral("max"), double(s.max) * scale);
+    o.insert(QStringLiteral("mean"), s.mean * scale);
+    o.insert(QStringLiteral("p50"), s.p50 * scale);
+    o.insert(QStringLiteral("p90"), s.p90 * scale);
+    o.insert(QStringLiteral("p99"), s.p99 * scale);
+    o.insert(QStringLiteral("p999"), s.p999 * scale);
+    return o;
+}
+
+QJsonObject eventLoopToJson(const EventLoopSummary &loop)
+{
+    QJsonObject o;
+    o.insert(QStringLiteral("thread"), loop.thread);
+    o.insert(QStringLiteral("interval_ms"), loop.intervalMs);
+    o.insert(QStringLiteral("stall_threshold_ms"), loop.stallThresholdMs);
+    o.insert(QStringLiteral("lag_ms"), summaryToJson(loop.lagNs, 1e-6));
+    o.insert(QStringLiteral("stalls_over_100ms"), qint64(loop.stallsOver100ms));
+    o.insert(QStringLiteral("stalls_over_1s"), qint64(loop.stallsOver1s));
+    o.insert(QStringLiteral("stalled_now"), loop.stalledNow);
+    o.insert(QStringLiteral("current_stall_ms"), loop.currentStallMs);
+    QJsonArray stalls;
+    for (const StallRecord &s : loop.recentStalls) {
+        QJsonObject st;
+        st.insert(QStringLiteral("start"), isoUtc(s.startWallMs));
+        st.insert(QStringLiteral("duration_ms"), s.durationMs);
+        st.insert(QStringLiteral("ongoing"), s.ongoing);
+        stalls.append(st);
+    }
+    o.insert(QStringLiteral("recent_stalls"), stalls);
+    return o;
+}
+
+QJsonObject diagnosticsToJson(const DiagnosticsReport &report)
+{
+    QJsonObject o;
+    o.insert(QStringLiteral("sampled_at"), report.wallMs ? QJsonValue(isoUtc(report.wallMs)) : QJsonValue());
+    o.insert(QStringLiteral("overall"), healthName(report.overall));
+    QJsonArray categories;
+    for (const DiagnosticCategory &c : report.categories) {
+        QJsonObject co;
+        co.insert(QStringLiteral("id"), c.id);
+        co.insert(QStringLiteral("title"), c.title);
+        co.insert(QStringLiteral("health"), healthName(c.health));
+        co.insert(QStringLiteral("reason"), c.reason);
+        QJsonArray values;
+        for (const DiagnosticValue &v : c.values) {
+            QJsonObject vo;
+            vo.insert(QStringLiteral("key"), v.key);
+            vo.insert(QStringLiteral("label"), v.label);
+            vo.insert(QStringLiteral("available"), v.available);
+            if (!v.available)
+                vo.insert(QStringLiteral("value"), QJsonValue());
+            else if (!v.text.isEmpty())
+                vo.insert(QStringLiteral("value"), v.text);
+            else
+                vo.insert(QStringLiteral("value"), v.number);
+            const QString unit = unitSymbol(v.unit);
+            if (!unit.isEmpty())
+                vo.insert(QStringLiteral("unit"), unit);
+            values.append(vo);
+        }
+        co.insert(QStringLiteral("values"), values);
+        categories.append(co);
+    }
+    o.insert(QStringLiteral("categories"), categories);
+    return o;
+}
+
+QJsonArray metricsToJson(const MetricsSnapshot &m)
+{
+    QJsonArray out;
+    for (const MetricSnapshot &ms : m.metrics) {
+        QJsonObject o;
+        o.insert(QStringLiteral("name"), ms.name);
+        if (!ms.labels.isEmpty())
+            o.insert(QStringLiteral("labels"), labelsToJson(ms.labels));
+        o.insert(QStringLiteral("type"), metricTypeName(ms.type));
+        const QString unit = unitSymbol(ms.unit);
+        if (!unit.isEmpty())
+            o.insert(QStringLiteral("unit"), unit);
+        if (!ms.help.isEmpty())
+            o.insert(QStringLiteral("help"), ms.help);
+        switch (ms.type) {
+        case MetricType::Counter:
+            o.insert(QStringLiteral("total"), qint64(ms.total));
+            o.insert(QStringLiteral("since_reset"), qint64(ms.sinceReset));
+            o.insert(QStringLiteral("rate_per_second"), ms.rate);
+            break;
+        case MetricType::Gauge:
+            o.insert(QStringLiteral("value"), ms.value);
+            break;
+        case MetricType::Histogram:
+            o.insert(QStringLiteral("total_count"), qint64(ms.total));
+            o.insert(QStringLiteral("since_reset"), summaryToJson(ms.summary, 1.0));
+            o.insert(QStringLiteral("last_interval"), summaryToJson(ms.interval, 1.0));
+            break;
+        }
+        out.append(o);
+    }
+    return out;
+}
+
+} // namespace
+
+QJsonObject snapshotToJson(const Snapshot &snapshot)
+{
+    QJsonObject root;
+    root.insert(QStringLiteral("format"), QStringLiteral("vega-console-report"));
+    root.insert(QStringLiteral("format_version"), kReportFormatVersion);
+    root.insert(QStringLiteral("generated_at"), QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs));
+
+    QJsonObject engine;
+    engine.insert(QStringLiteral("version"), snapshot.info.version);
+    engine.insert(QStringLiteral("mode"), snapshot.info.mode);
+    engine.insert(QStringLiteral("config_path"),
+                  snapshot.info.configPath.isEmpty() ? QJsonValue() : QJsonValue(snapshot.info.configPath));
+    engine.insert(QStringLiteral("data_dir"), snapshot.info.dataDir);
+    engine.insert(QStringLiteral("started_at"), isoUtc(snapshot.info.startedWallMs));
+    engine.insert(QStringLiteral("effective_config"), snapshot.info.effectiveConfig);
+    root.insert(QStringLiteral("engine"), engine);
+
+    if (snapshot.metrics) {
+        const MetricsSnapshot &m = *snapshot.metrics;
+        QJsonObject meta;
+        meta.insert(QStringLiteral("sequence"), qint64(m.sequence));
+        meta.insert(QStringLiteral("taken_at"), isoUtc(m.wallMs));
+        meta.insert(QStringLiteral("interval_ms"), m.intervalMs);
+        meta.insert(QStringLiteral("reset_count"), m.resetCount);
+        meta.insert(QStringLiteral("last_reset_at"), m.lastResetWallMs ? QJsonValue(isoUtc(m.lastResetWallMs)) : QJsonValue());
+        root.insert(QStringLiteral("snapshot"), meta);
+        root.insert(QStringLiteral("metrics"), metricsToJson(m));
+        QJsonArray events;
+        for (const EngineEvent &e : m.events) {
+            QJsonObject eo;
+            eo.insert(QStringLiteral("time"), isoUtc(e.wallMs));
+            eo.insert(QStringLiteral("kind"), e.kind);
+            eo.insert(QStringLiteral("source"), e.source);
+            eo.insert(QStringLiteral("message"), e.message);
+            if (e.durationMs > 0)
+                eo.insert(QStringLiteral("duration_ms"), e.durationMs);
+            events.append(eo);
+        }
+        root.insert(QStringLiteral("events"), events);
+    }
+    root.insert(QStringLiteral("event_loop"), eventLoopToJson(snapshot.eventLoop));
+    root.insert(QStringLiteral("diagnostics"), diagnosticsToJson(snapshot.diagnostics));
+    return root;
+}
+
+bool checkReportPath(const QString &path, QString *error)
+{
+    const QFileInfo info(path);
+    const QString suffix = info.suffix().toLower();
+    if (suffix != QLatin1String("json")) {
+        *error = QStringLiteral("cannot write report %1: unsupported format \"%2\" (supported: .json)")
+                     .arg(path, suffix.isEmpty() ? QStringLiteral("(no extension)") : QLatin1Char('.') + suffix);
+        return false;
+    }
+    if (info.isDir()) {
+        *error = QStringLiteral("cannot write report %1: it is a directory").arg(path);
+        return false;
+    }
+    const QFileInfo dir(info.absolutePath());
+    if (!dir.exists()) {
+        *error = QStringLiteral("cannot write report %1: directory %2 does not exist").arg(path, dir.filePath());
+        return false;
+    }
+    if (!dir.isWritable() || (info.exists() && !info.isWritable())) {
+        *error = QStringLiteral("cannot write report %1: permission denied").arg(path);
+        return false;
+    }
+    return true;
+}
+
+bool writeReport(const Snapshot &snapshot, const QString &path, QString *error)
+{
+    if (!checkReportPath(path, error))
+        return false;
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly)) {
+        *error = QStringLiteral("cannot write report %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    file.write(QJsonDocument(snapshotToJson(snapshot)).toJson(QJsonDocument::Indented));
+    if (!file.commit()) {
+        *error = QStringLiteral("cannot write report %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+} // namespace vega

@@ -1,0 +1,205 @@
+#include "config.h"
+
+#include <QFile>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace vega;
+
+class TestConfig : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void defaultsWhenEmptyObject()
+    {
+        const auto r = ConfigLoader::loadText("{}", QStringLiteral("c.json"));
+        QVERIFY(r.ok());
+        QCOMPARE(r.config.eventLoop.intervalMs, 10);
+        QCOMPARE(r.config.eventLoop.stallThresholdMs, 100);
+        QCOMPARE(r.config.metrics.snapshotIntervalMs, 1000);
+    }
+
+    void validValuesApplied()
+    {
+        const auto r = ConfigLoader::loadText(R"({"$schema": "x", "event_loop": {"interval_ms": 20},
+            "diagnostics": {"thresholds": {"cpu_percent": {"warning": 50, "critical": 70}}}})",
+                                              QStringLiteral("c.json"));
+        QVERIFY2(r.ok(), qPrintable(r.findings.isEmpty() ? QString() : r.findings.first().toString()));
+        QCOMPARE(r.config.eventLoop.intervalMs, 20);
+        QCOMPARE(r.config.diagnostics.cpuPercent.warning, 50.0);
+        QCOMPARE(r.config.diagnostics.cpuPercent.critical, 70.0);
+    }
+
+    void badFiles_data()
+    {
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<int>("line");
+        QTest::addColumn<int>("column");
+        QTest::addColumn<QString>("value");
+        QTest::addColumn<QString>("messagePart");
+
+        QTest::newRow("syntax: missing comma")
+            << QByteArray("{\n  \"event_loop\": {\n    \"interval_ms\": 10\n    \"stall_threshold_ms\": 5\n  }\n}")
+            << QString() << 4 << 5 << QString() << QStringLiteral("expected ',' or '}'");
+        QTest::newRow("syntax: trailing comma")
+            << QByteArray("{\"ui\": {\"refresh_interval_ms\": 500,}}") << QString() << 1 << 36 << QString()
+            << QStringLiteral("trailing comma");
+        QTest::newRow("syntax: unterminated string")
+            << QByteArray("{\n\"ui\": \"abc\n}") << QString() << 2 << 11 << QString()
+            << QStringLiteral("unterminated string");
+        QTest::newRow("syntax: empty") << QByteArray("  \n") << QString() << 2 << 1 << QString()
+                                       << QStringLiteral("empty");
+        QTest::newRow("type: string for integer")
+            << QByteArray("{\n  \"event_loop\": {\"interval_ms\": \"10\"}\n}") << QStringLiteral("$.event_loop.interval_ms")
+            << 2 << 33 << QStringLiteral("\"10\"") << QStringLiteral("expected an integer but found string");
+        QTest::newRow("type: fraction for integer")
+            << QByteArray("{\"metrics\": {\"series_capacity\": 10.5}}") << QStringLiteral("$.metrics.series_capacity")
+            << 1 << 33 << QStringLiteral("10.5") << QStringLiteral("fractional");
+        QTest::newRow("type: section not object")
+            << QByteArray("{\"diagnostics\": [1, 2]}") << QStringLiteral("$.diagnostics") << 1 << 17
+            << QStringLiteral("[1, 2]") << QStringLiteral("expected an object but found array");
+        QTest::newRow("range: too small")
+            << QByteArray("{\"event_loop\": {\"interval_ms\": 0}}") << QStringLiteral("$.event_loop.interval_ms") << 1
+            << 32 << QStringLiteral("0") << QStringLiteral("between 1 and 1000");
+        QTest::newRow("range: negative")
+            << QByteArray("{\"ui\": {\"refresh_interval_ms\": -5}}") << QStringLiteral("$.ui.refresh_interval_ms") << 1
+            << 32 << QStringLiteral("-5") << QStringLiteral("out of range");
+        QTest::newRow("unknown key with suggestion")
+            << QByteArray("{\n  \"event_loop\": {\n    \"intreval_ms\": 10\n  }\n}")
+            << QStringLiteral("$.event_loop.intreval_ms") << 3 << 5 << QString()
+            << QStringLiteral("did you mean \"interval_ms\"?");
+        QTest::newRow("unknown section with suggestion")
+            << QByteArray("{\"eventloop\": {}}") << QStringLiteral("$.eventloop") << 1 << 2 << QString()
+            << QStringLiteral("did you mean \"event_loop\"?");
+        QTest::newRow("misplaced key")
+            << QByteArray("{\"stall_threshold_ms\": 100}") << QStringLiteral("$.stall_threshold_ms") << 1 << 2
+            << QString() << QStringLiteral("did you mean \"$.event_loop.stall_threshold_ms\"?");
+        QTest::newRow("duplicate key")
+            << QByteArray("{\"ui\": {\"refresh_interval_ms\": 500, \"refresh_interval_ms\": 600}}")
+            << QStringLiteral("$.ui.refresh_interval_ms") << 1 << 37 << QStringLiteral("600")
+            << QStringLiteral("duplicate key");
+        QTest::newRow("thresholds out of order")
+            << QByteArray("{\"diagnostics\": {\"thresholds\": {\"cpu_percent\": {\"warning\": 90, \"critical\": 80}}}}")
+            << QStringLiteral("$.diagnostics.thresholds.cpu_percent.critical") << 1 << 76 << QStringLiteral("80")
+            << QStringLiteral("critical (80) must be above warning (90)");
+        QTest::newRow("lower-is-worse thresholds out of order")
+            << QByteArray("{\"diagnostics\": {\"thresholds\": {\"disk_free_percent\": {\"critical\": 20}}}}")
+            << QStringLiteral("$.diagnostics.thresholds.disk_free_percent.critical") << 1 << 67
+            << QStringLiteral("20") << QStringLiteral("must be below warning (10)");
+        QTest::newRow("root not an object") << QByteArray("[1]") << QStringLiteral("$") << 1 << 1
+                                            << QStringLiteral("[1]") << QStringLiteral("must be a JSON object");
+    }
+
+    void badFiles()
+    {
+        QFETCH(QByteArray, text);
+        QFETCH(QString, path);
+        QFETCH(int, line);
+        QFETCH(int, column);
+        QFETCH(QString, value);
+        QFETCH(QString, messagePart);
+        const auto r = ConfigLoader::loadText(text, QStringLiteral("bad.json"));
+        QVERIFY(!r.ok());
+        QCOMPARE(r.findings.size(), 1);
+        const ConfigFinding &f = r.findings.first();
+        QCOMPARE(f.severity, Severity::Error);
+        QCOMPARE(f.file, QStringLiteral("bad.json"));
+        if (!path.isEmpty())
+            QCOMPARE(f.path, path);
+        QCOMPARE(f.line, line);
+        QCOMPARE(f.column, column);
+        QCOMPARE(f.value, value);
+        QVERIFY2(f.message.contains(messagePart), qPrintable(f.message));
+        QVERIFY(f.toString().startsWith(QStringLiteral("bad.json:%1:%2: error").arg(line).arg(column)));
+    }
+
+    void reportsEveryProblemAtOnce()
+    {
+        const QByteArray text = "{\n"
+                                "  \"event_loop\": {\"interval_ms\": 0, \"stall_threshold_ms\": \"x\"},\n"
+                                "  \"colour\": \"blue\",\n"
+                                "  \"ui\": {\"refresh_interval_ms\": 1.5}\n"
+                                "}\n";
+        const auto r = ConfigLoader::loadText(text, QStringLiteral("many.json"));
+        QCOMPARE(r.errorCount(), 4);
+        QCOMPARE(r.findings.at(0).line, 2);
+        QCOMPARE(r.findings.at(2).line, 3);
+        QCOMPARE(r.findings.at(3).line, 4);
+    }
+
+    void missingFileIsOneError()
+    {
+        const auto r = ConfigLoader::loadFile(QStringLiteral("/nonexistent/vega.json"));
+        QCOMPARE(r.findings.size(), 1);
+        QVERIFY(r.findings.first().message.contains(QStringLiteral("no such file")));
+        QCOMPARE(r.findings.first().file, QStringLiteral("/nonexistent/vega.json"));
+    }
+
+    void directoryIsNotAConfig()
+    {
+        QTemporaryDir dir;
+        const auto r = ConfigLoader::loadFile(dir.path());
+        QVERIFY(!r.ok());
+        QVERIFY(r.findings.first().message.contains(QStringLiteral("not a regular file")));
+    }
+
+    void loadFromFileReportsItsName()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("c.json"));
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"ui\": {\"refresh_interval_ms\": 5}}");
+        f.close();
+        const auto r = ConfigLoader::loadFile(path);
+        QVERIFY(!r.ok());
+        QCOMPARE(r.findings.first().file, path);
+    }
+
+    void unicodeColumnsCountCharacters()
+    {
+        // "é" is two UTF-8 bytes but one column.
+        const auto r = ConfigLoader::loadText("{\"é\": 1, \"ui\": 3}", QStringLiteral("u.json"));
+        QCOMPARE(r.findings.size(), 2);
+        QCOMPARE(r.findings.at(1).column, 16);
+    }
+
+    void deepNestingIsAnErrorNotACrash()
+    {
+        QByteArray text(100000, '[');
+        const auto r = ConfigLoader::loadText(text, QStringLiteral("deep.json"));
+        QVERIFY(!r.ok());
+        QVERIFY(r.findings.first().message.contains(QStringLiteral("nesting")));
+    }
+
+    void roundTripThroughJson()
+    {
+        EngineConfig c;
+        c.eventLoop.intervalMs = 25;
+        const QByteArray text = QJsonDocument(ConfigLoader::toJson(c)).toJson();
+        const auto r = ConfigLoader::loadText(text, QStringLiteral("rt.json"));
+        QVERIFY(r.ok());
+        QCOMPARE(r.config.eventLoop.intervalMs, 25);
+    }
+
+    void everyKeyIsDocumented()
+    {
+        QFile doc(QStringLiteral(VEGA_SOURCE_DIR "/docs/CONFIG.md"));
+        QVERIFY2(doc.open(QIODevice::ReadOnly), "docs/CONFIG.md is missing");
+        const QString text = QString::fromUtf8(doc.readAll());
+        for (const ConfigKeyInfo &key : ConfigLoader::schema()) {
+            QVERIFY2(text.contains(QStringLiteral("`") + key.path + QStringLiteral("`")),
+                     qPrintable(QStringLiteral("%1 is not in docs/CONFIG.md").arg(key.path)));
+            const QRegularExpression row(QStringLiteral("`%1` \\| %2 \\| `%3`")
+                                             .arg(QRegularExpression::escape(key.path), key.type,
+                                                  QRegularExpression::escape(key.defaultValue)));
+            QVERIFY2(row.match(text).hasMatch(),
+                     qPrintable(QStringLiteral("docs/CONFIG.md row of %1 must read: `%1` | %2 | `%3`")
+                                    .arg(key.path, key.type, key.defaultValue)));
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestConfig)
+#include "tst_config.moc"
