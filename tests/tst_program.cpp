@@ -1,0 +1,206 @@
+// The vega-console program as a user runs it: exit codes, messages, reports.
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <csignal>
+
+namespace {
+
+struct Result {
+    int exitCode = -1;
+    QString out;
+    QString err;
+};
+
+Result run(const QStringList &args, int timeoutMs = 60000, const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment())
+{
+    QProcess p;
+    p.setProcessEnvironment(env);
+    p.start(QStringLiteral(VEGA_CONSOLE_BINARY), args);
+    Result r;
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+        r.err = QStringLiteral("timed out");
+        return r;
+    }
+    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+    r.out = QString::fromUtf8(p.readAllStandardOutput());
+    r.err = QString::fromUtf8(p.readAllStandardError());
+    return r;
+}
+
+QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArray &content)
+{
+    const QString path = dir.filePath(name);
+    QFile f(path);
+    if (f.open(QIODevice::WriteOnly))
+        f.write(content);
+    return path;
+}
+
+} // namespace
+
+class TestProgram : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void versionAndHelp()
+    {
+        const Result v = run({QStringLiteral("--version")});
+        QCOMPARE(v.exitCode, 0);
+        QVERIFY(v.out.startsWith(QStringLiteral("vega-console ")));
+        const Result h = run({QStringLiteral("--help")});
+        QCOMPARE(h.exitCode, 0);
+        for (const char *opt : {"--config", "--data-dir", "--headless", "--duration", "--report", "--validate-config",
+                                "Exit codes"})
+            QVERIFY2(h.out.contains(QLatin1String(opt)), opt);
+    }
+
+    void unknownOptionIsBadInput()
+    {
+        const Result r = run({QStringLiteral("--frobnicate")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY(r.err.contains(QStringLiteral("frobnicate")));
+    }
+
+    void validateGoodConfig()
+    {
+        QTemporaryDir dir;
+        const QString path = writeFile(dir, QStringLiteral("good.json"), R"({"event_loop": {"interval_ms": 20}})");
+        const Result r = run({QStringLiteral("--validate-config"), path});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.out.contains(QStringLiteral("valid")));
+    }
+
+    void validateBadConfigPrintsEveryFinding()
+    {
+        QTemporaryDir dir;
+        const QString path = writeFile(dir, QStringLiteral("bad.json"),
+                                       "{\n  \"event_loop\": {\"interval_ms\": 0},\n  \"uii\": {}\n}\n");
+        const Result r = run({QStringLiteral("--validate-config"), path});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.out.contains(path + QStringLiteral(":2:")), qPrintable(r.out));
+        QVERIFY(r.out.contains(QStringLiteral("$.event_loop.interval_ms")));
+        QVERIFY(r.out.contains(QStringLiteral("(value: 0)")));
+        QVERIFY(r.out.contains(QStringLiteral("did you mean \"ui\"?")));
+        QVERIFY(r.out.contains(QStringLiteral("2 error(s)")));
+    }
+
+    void validateMissingFile()
+    {
+        const Result r = run({QStringLiteral("--validate-config"), QStringLiteral("/nonexistent/x.json")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY(r.out.contains(QStringLiteral("no such file")));
+    }
+
+    void invalidConfigStopsBeforeAnythingRuns()
+    {
+        QTemporaryDir dir;
+        const QString path = writeFile(dir, QStringLiteral("bad.json"), "{\"metrics\": {\"series_capacity\": \"big\"}}");
+        const QString report = dir.filePath(QStringLiteral("r.json"));
+        const Result r = run({QStringLiteral("--headless"), QStringLiteral("--duration"), QStringLiteral("1"),
+                              QStringLiteral("--config"), path, QStringLiteral("--report"), report,
+                              QStringLiteral("--data-dir"), dir.filePath(QStringLiteral("data"))});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY(r.err.contains(QStringLiteral("$.metrics.series_capacity")));
+        QVERIFY(r.err.contains(QStringLiteral("nothing was started")));
+        QVERIFY(!QFile::exists(report));
+    }
+
+    void badDurationIsBadInput()
+    {
+        const Result r = run({QStringLiteral("--headless"), QStringLiteral("--duration"), QStringLiteral("soon")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY(r.err.contains(QStringLiteral("invalid --duration 'soon'")));
+    }
+
+    void unwritableReportIsRuntimeError_data()
+    {
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<QString>("reason");
+        QTest::newRow("missing directory") << QStringLiteral("/nonexistent/dir/report.json")
+                                           << QStringLiteral("does not exist");
+        QTest::newRow("unsupported format") << QStringLiteral("/tmp/report.docx") << QStringLiteral("unsupported format");
+    }
+
+    void unwritableReportIsRuntimeError()
+    {
+        QFETCH(QString, path);
+        QFETCH(QString, reason);
+        QTemporaryDir dir;
+        const Result r = run({QStringLiteral("--headless"), QStringLiteral("--duration"), QStringLiteral("1"),
+                              QStringLiteral("--report"), path, QStringLiteral("--data-dir"), dir.path()});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(path) && r.err.contains(reason), qPrintable(r.err));
+    }
+
+    void headlessRunWritesReport()
+    {
+        QTemporaryDir dir;
+        const QString report = dir.filePath(QStringLiteral("report.json"));
+        const Result r = run({QStringLiteral("--headless"), QStringLiteral("--duration"), QStringLiteral("3"),
+                              QStringLiteral("--report"), report, QStringLiteral("--data-dir"),
+                              dir.filePath(QStringLiteral("data"))});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY(r.err.contains(QStringLiteral("report written to")));
+        QFile f(report);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QJsonParseError error;
+        const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &error);
+        QCOMPARE(error.error, QJsonParseError::NoError);
+        const QJsonObject root = doc.object();
+        QCOMPARE(root.value(QStringLiteral("format_version")).toInt(), 1);
+        QCOMPARE(root.value(QStringLiteral("engine")).toObject().value(QStringLiteral("mode")).toString(),
+                 QStringLiteral("headless"));
+        const QJsonObject lag = root.value(QStringLiteral("event_loop")).toObject().value(QStringLiteral("lag_ms")).toObject();
+        // ~300 ticks at 10 ms in 3 s; allow a slow CI machine.
+        QVERIFY2(lag.value(QStringLiteral("count")).toInt() > 100, qPrintable(QString::number(lag.value(QStringLiteral("count")).toInt())));
+        for (const char *key : {"p50", "p90", "p99", "p999", "max", "mean"}) {
+            QVERIFY2(lag.contains(QLatin1String(key)), key);
+            QVERIFY(lag.value(QLatin1String(key)).toDouble() >= 0);
+        }
+        QVERIFY(lag.value(QStringLiteral("p99")).toDouble() >= lag.value(QStringLiteral("p50")).toDouble());
+        const QJsonArray categories =
+            root.value(QStringLiteral("diagnostics")).toObject().value(QStringLiteral("categories")).toArray();
+        QCOMPARE(categories.size(), 8);
+        QVERIFY(!root.value(QStringLiteral("metrics")).toArray().isEmpty());
+    }
+
+    void sigtermStopsCleanlyWithReport()
+    {
+        QTemporaryDir dir;
+        const QString report = dir.filePath(QStringLiteral("report.json"));
+        QProcess p;
+        p.start(QStringLiteral(VEGA_CONSOLE_BINARY),
+                {QStringLiteral("--headless"), QStringLiteral("--report"), report, QStringLiteral("--data-dir"), dir.path()});
+        QVERIFY(p.waitForStarted());
+        // Wait until it says it is running, then ask it to stop.
+        QTRY_VERIFY_WITH_TIMEOUT(p.readAllStandardError().contains("running until SIGINT/SIGTERM") || p.state() != QProcess::Running, 20000);
+        QTest::qWait(300);
+        ::kill(pid_t(p.processId()), SIGTERM);
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY(QFile::exists(report));
+    }
+
+    void windowWithoutDisplaySaysSo()
+    {
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove(QStringLiteral("DISPLAY"));
+        env.remove(QStringLiteral("WAYLAND_DISPLAY"));
+        env.remove(QStringLiteral("QT_QPA_PLATFORM"));
+        const Result r = run({}, 30000, env);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY(r.err.contains(QStringLiteral("no display")));
+        QVERIFY(r.err.contains(QStringLiteral("--headless")));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestProgram)
+#include "tst_program.moc"
