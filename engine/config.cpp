@@ -5,7 +5,10 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonObject>
+#include <QMap>
+#include <QRegularExpression>
 #include <QSet>
+#include <QUrl>
 
 #include <algorithm>
 #include <cmath>
@@ -15,7 +18,7 @@ namespace vega {
 
 namespace {
 
-enum class Kind { Integer, Number };
+enum class Kind { Integer, Number, Boolean };
 
 struct Leaf {
     QString path;
@@ -25,7 +28,100 @@ struct Leaf {
     QString description;
     std::function<void(EngineConfig &, double)> set;
     std::function<double(const EngineConfig &)> get;
+    // Leaves under a "*" segment (http.hosts.*.x) set a per-key HttpPolicy instead.
+    std::function<void(HttpPolicy &, double)> policySet;
 };
+
+struct PolicyLeaf {
+    QString suffix;
+    Kind kind;
+    double min;
+    double max;
+    QString description;
+    std::function<void(HttpPolicy &, double)> set;
+    std::function<double(const HttpPolicy &)> get;
+};
+
+#define VEGA_POLICY(suffix, member, kind, lo, hi, desc)                                                      \
+    PolicyLeaf{QStringLiteral(suffix), kind, lo, hi, QStringLiteral(desc),                                    \
+               [](HttpPolicy &p, double v) { p.member = decltype(p.member)(v); },                             \
+               [](const HttpPolicy &p) { return double(p.member); }}
+
+const QList<PolicyLeaf> &policyLeaves()
+{
+    static const QList<PolicyLeaf> table = {
+        VEGA_POLICY("coalescing.enabled", coalescing, Kind::Boolean, 0, 1,
+                    "Identical in-flight GET/HEAD requests share one backend call."),
+        VEGA_POLICY("cache.enabled", cache, Kind::Boolean, 0, 1, "Serve and store GET responses in the response cache."),
+        VEGA_POLICY("cache.ttl_ms", cacheTtlMs, Kind::Integer, 0, 86400000,
+                    "Time to live of a cached response without Cache-Control max-age."),
+        VEGA_POLICY("cache.max_entries", cacheMaxEntries, Kind::Integer, 1, 10000000,
+                    "Entries the response cache holds (client-wide; read from http.defaults)."),
+        VEGA_POLICY("cache.max_mb", cacheMaxMb, Kind::Integer, 1, 65536,
+                    "Bytes the response cache holds, in MiB (client-wide; read from http.defaults)."),
+        VEGA_POLICY("rate_limit.enabled", rateLimit, Kind::Boolean, 0, 1, "Token-bucket rate limiting per host."),
+        VEGA_POLICY("rate_limit.rate_per_second", ratePerSecond, Kind::Number, 0.001, 1000000,
+                    "Tokens added per second (the starting rate in adaptive mode)."),
+        VEGA_POLICY("rate_limit.burst", burst, Kind::Number, 1, 1000000, "Bucket size: requests allowed at once."),
+        VEGA_POLICY("rate_limit.adaptive", adaptive, Kind::Boolean, 0, 1,
+                    "Halve the rate on 429/503 or rising latency, raise it additively on success."),
+        VEGA_POLICY("rate_limit.queue_max", rateQueueMax, Kind::Integer, 0, 1000000,
+                    "Requests that may wait for a token; beyond it they fail as rate limited."),
+        VEGA_POLICY("rate_limit.queue_timeout_ms", rateQueueTimeoutMs, Kind::Integer, 0, 3600000,
+                    "Longest wait for a token before failing as rate limited."),
+        VEGA_POLICY("breaker.enabled", breaker, Kind::Boolean, 0, 1, "Circuit breakers per host and per endpoint."),
+        VEGA_POLICY("breaker.time_window", breakerTimeWindow, Kind::Boolean, 0, 1,
+                    "false: the window is the last `window` calls; true: the last `window` seconds."),
+        VEGA_POLICY("breaker.window", breakerWindow, Kind::Integer, 1, 100000, "Sliding window size (calls or seconds)."),
+        VEGA_POLICY("breaker.minimum_calls", breakerMinimumCalls, Kind::Integer, 1, 100000,
+                    "Calls needed in the window before rates are judged."),
+        VEGA_POLICY("breaker.failure_rate_percent", breakerFailureRatePercent, Kind::Number, 0, 100,
+                    "Open when failures reach this share of calls."),
+        VEGA_POLICY("breaker.slow_call_rate_percent", breakerSlowCallRatePercent, Kind::Number, 0, 100,
+                    "Open when slow calls reach this share (100 = only when every call is slow)."),
+        VEGA_POLICY("breaker.slow_call_ms", breakerSlowCallMs, Kind::Integer, 1, 3600000, "A call slower than this is slow."),
+        VEGA_POLICY("breaker.open_base_ms", breakerOpenBaseMs, Kind::Integer, 1, 86400000, "First open period."),
+        VEGA_POLICY("breaker.open_multiplier", breakerOpenMultiplier, Kind::Number, 1, 100,
+                    "Each consecutive trip multiplies the open period by this."),
+        VEGA_POLICY("breaker.open_cap_ms", breakerOpenCapMs, Kind::Integer, 1, 86400000, "Longest open period."),
+        VEGA_POLICY("breaker.open_jitter", breakerOpenJitter, Kind::Number, 0, 1,
+                    "Random spread of the open period (0.1 = ±10%)."),
+        VEGA_POLICY("breaker.half_open_calls", breakerHalfOpenCalls, Kind::Integer, 1, 10000,
+                    "Trial calls let through when half-open."),
+        VEGA_POLICY("retry.max_attempts", retryMaxAttempts, Kind::Integer, 1, 100, "Attempts per request, the first included."),
+        VEGA_POLICY("retry.base_ms", retryBaseMs, Kind::Integer, 1, 3600000,
+                    "Backoff base: retry n waits random(0, min(cap, base × 2^n))."),
+        VEGA_POLICY("retry.cap_ms", retryCapMs, Kind::Integer, 1, 3600000, "Longest backoff."),
+        VEGA_POLICY("retry.budget_percent", retryBudgetPercent, Kind::Number, 0, 100,
+                    "Retries may add at most this share of extra load (10 s window)."),
+        VEGA_POLICY("retry.min_per_second", retryMinPerSecond, Kind::Integer, 0, 100000,
+                    "Retries always allowed per second, so quiet clients can still retry."),
+        VEGA_POLICY("pool.max_connections", maxConnections, Kind::Integer, 1, 1000,
+                    "Requests on the wire per host (each on its own connection)."),
+        VEGA_POLICY("pool.idle_timeout_ms", idleTimeoutMs, Kind::Integer, 1000, 86400000,
+                    "An idle connection is closed after this."),
+        VEGA_POLICY("pool.cleanup_interval_ms", cleanupIntervalMs, Kind::Integer, 100, 86400000,
+                    "How often idle connections are swept (client-wide; read from http.defaults)."),
+        VEGA_POLICY("timeouts.attempt_ms", attemptTimeoutMs, Kind::Integer, 1, 86400000,
+                    "Transfer timeout of one attempt."),
+        VEGA_POLICY("timeouts.deadline_ms", deadlineMs, Kind::Integer, 1, 86400000,
+                    "Deadline over all attempts of a request."),
+    };
+    return table;
+}
+
+#undef VEGA_POLICY
+
+// Pairs of policy keys that must be ordered low <= high.
+const QList<QPair<QString, QString>> &policyOrder()
+{
+    static const QList<QPair<QString, QString>> pairs = {
+        {QStringLiteral("retry.base_ms"), QStringLiteral("retry.cap_ms")},
+        {QStringLiteral("breaker.open_base_ms"), QStringLiteral("breaker.open_cap_ms")},
+        {QStringLiteral("timeouts.attempt_ms"), QStringLiteral("timeouts.deadline_ms")},
+    };
+    return pairs;
+}
 
 struct ThresholdPair {
     QString path; // e.g. diagnostics.thresholds.cpu_percent
@@ -35,10 +131,10 @@ struct ThresholdPair {
 #define VEGA_INT(path, member, lo, hi, desc)                                                                  \
     Leaf{QStringLiteral(path), Kind::Integer, lo, hi, QStringLiteral(desc),                                   \
          [](EngineConfig &c, double v) { c.member = int(v); },                                                \
-         [](const EngineConfig &c) { return double(c.member); }}
+         [](const EngineConfig &c) { return double(c.member); }, {}}
 #define VEGA_NUM(path, member, lo, hi, desc)                                                                  \
     Leaf{QStringLiteral(path), Kind::Number, lo, hi, QStringLiteral(desc),                                    \
-         [](EngineConfig &c, double v) { c.member = v; }, [](const EngineConfig &c) { return c.member; }}
+         [](EngineConfig &c, double v) { c.member = v; }, [](const EngineConfig &c) { return c.member; }, {}}
 #define VEGA_THRESHOLD(name, member, lo, hi, what)                                                            \
     VEGA_NUM("diagnostics.thresholds." name ".warning", diagnostics.member.warning, lo, hi,                   \
              "Warning level of " what "."),                                                                   \
@@ -77,7 +173,25 @@ const QList<Leaf> &leaves()
         VEGA_INT("headless.default_duration_seconds", headless.defaultDurationSeconds, 0, 31536000,
                  "Headless run time when --duration is not given; 0 runs until SIGINT/SIGTERM."),
     };
-    return table;
+    static const QList<Leaf> withPolicies = [] {
+        QList<Leaf> all = table;
+        for (const PolicyLeaf &p : policyLeaves()) {
+            const auto set = p.set;
+            const auto get = p.get;
+            all.append(Leaf{QStringLiteral("http.defaults.") + p.suffix, p.kind, p.min, p.max, p.description,
+                            [set](EngineConfig &c, double v) { set(c.http.defaults, v); },
+                            [get](const EngineConfig &c) { return get(c.http.defaults); }, {}});
+        }
+        for (const PolicyLeaf &p : policyLeaves()) {
+            const auto get = p.get;
+            all.append(Leaf{QStringLiteral("http.hosts.*.") + p.suffix, p.kind, p.min, p.max,
+                            QStringLiteral("Override of http.defaults.%1 for one host.").arg(p.suffix),
+                            [](EngineConfig &, double) {}, [get](const EngineConfig &c) { return get(c.http.defaults); },
+                            p.set});
+        }
+        return all;
+    }();
+    return withPolicies;
 }
 
 #undef VEGA_INT
@@ -143,8 +257,10 @@ public:
                 QStringLiteral("the configuration must be a JSON object, not %1").arg(root.typeName()));
             return;
         }
-        checkObject(root, QString());
+        checkObject(root, QString(), QString(), QString());
         checkThresholdOrder();
+        resolveHosts();
+        checkPolicyOrder();
     }
 
 private:
@@ -172,6 +288,8 @@ private:
         QString best;
         int bestDistance = 1 << 30;
         for (const QString &candidate : m_children.value(parent)) {
+            if (candidate == QLatin1String("*"))
+                continue;
             const int d = editDistance(key, candidate);
             if (d < bestDistance) {
                 bestDistance = d;
@@ -181,17 +299,21 @@ private:
         const int allowed = std::max(2, int(key.size()) / 3);
         if (!best.isEmpty() && bestDistance <= allowed)
             return best;
-        // The key may be valid but misplaced: look for it anywhere in the schema.
+        // The key may be valid but misplaced: look for it anywhere in the schema, and
+        // suggest it only when the name is unambiguous.
+        QStringList places;
         for (const Leaf &leaf : leaves()) {
-            if (leaf.path.section(QLatin1Char('.'), -1) == key)
-                return QStringLiteral("$.") + leaf.path;
+            if (!leaf.policySet && leaf.path.section(QLatin1Char('.'), -1) == key)
+                places.append(QStringLiteral("$.") + leaf.path);
         }
-        return {};
+        return places.size() == 1 ? places.first() : QString();
     }
 
-    void checkObject(const JsonNode &node, const QString &prefix)
+    void checkObject(const JsonNode &node, const QString &prefix, const QString &schemaPrefix,
+                     const QString &wildcard)
     {
         QSet<QString> seen;
+        const QSet<QString> children = m_children.value(schemaPrefix);
         for (int i = 0; i < node.members.size(); ++i) {
             const QString &key = node.members.at(i).first;
             const JsonNode &value = node.members.at(i).second;
@@ -205,17 +327,26 @@ private:
                 continue;
             }
             seen.insert(key);
-            if (const Leaf *leaf = m_leafByPath.value(path)) {
-                checkLeaf(*leaf, value);
-            } else if (m_children.contains(path)) {
+            QString schemaKey = key;
+            QString childWildcard = wildcard;
+            if (!children.contains(key) && children.contains(QStringLiteral("*"))) {
+                schemaKey = QStringLiteral("*");
+                childWildcard = key;
+                if (!checkWildcardKey(schemaPrefix, key, path, keyPos))
+                    continue;
+            }
+            const QString schemaPath = schemaPrefix.isEmpty() ? schemaKey : schemaPrefix + QLatin1Char('.') + schemaKey;
+            if (const Leaf *leaf = m_leafByPath.value(schemaPath)) {
+                checkLeaf(*leaf, value, path, childWildcard);
+            } else if (m_children.contains(schemaPath)) {
                 if (value.type != JsonNode::Type::Object) {
                     add(Severity::Error, path, value.line, value.column, value.raw,
                         QStringLiteral("expected an object but found %1").arg(value.typeName()));
                 } else {
-                    checkObject(value, path);
+                    checkObject(value, path, schemaPath, childWildcard);
                 }
             } else {
-                const QString hint = suggestion(prefix, key);
+                const QString hint = suggestion(schemaPrefix, key);
                 QString message = QStringLiteral("unknown key \"%1\"").arg(key);
                 if (!hint.isEmpty())
                     message += QStringLiteral("; did you mean \"%1\"?").arg(hint);
@@ -224,28 +355,114 @@ private:
         }
     }
 
-    void checkLeaf(const Leaf &leaf, const JsonNode &value)
+    bool checkWildcardKey(const QString &schemaPrefix, const QString &key, const QString &path, QPair<int, int> pos)
     {
+        if (schemaPrefix == QLatin1String("http.hosts")) {
+            // "host" or "host:port", as the request URL names it.
+            static const QRegularExpression hostPattern(QStringLiteral("^[A-Za-z0-9._\\-\\[\\]]+(:[0-9]{1,5})?$"));
+            if (!hostPattern.match(key).hasMatch()) {
+                QString message = QStringLiteral("\"%1\" is not a host name or host:port").arg(key);
+                const QUrl asUrl(key);
+                if (key.contains(QStringLiteral("://")) && !asUrl.host().isEmpty())
+                    message += QStringLiteral("; did you mean \"%1\"?")
+                                   .arg(asUrl.port() > 0 ? asUrl.host() + QLatin1Char(':') + QString::number(asUrl.port())
+                                                         : asUrl.host());
+                add(Severity::Error, path, pos.first, pos.second, QString(), message);
+                return false;
+            }
+            const int colon = key.lastIndexOf(QLatin1Char(':'));
+            if (colon > 0 && !key.contains(QLatin1Char(']'))) {
+                const int port = key.mid(colon + 1).toInt();
+                if (port < 1 || port > 65535) {
+                    add(Severity::Error, path, pos.first, pos.second, QString(),
+                        QStringLiteral("port %1 is out of range 1-65535").arg(key.mid(colon + 1)));
+                    return false;
+                }
+            }
+            m_hostOverrides[key]; // a host may be listed with no overrides
+        }
+        return true;
+    }
+
+    void checkLeaf(const Leaf &leaf, const JsonNode &value, const QString &path, const QString &wildcard)
+    {
+        if (leaf.kind == Kind::Boolean) {
+            if (value.type != JsonNode::Type::Bool) {
+                add(Severity::Error, path, value.line, value.column, value.raw,
+                    QStringLiteral("expected true or false but found %1").arg(value.typeName()));
+                return;
+            }
+            apply(leaf, value.boolean ? 1.0 : 0.0, path, wildcard, value);
+            return;
+        }
         const QString expected = leaf.kind == Kind::Integer ? QStringLiteral("an integer") : QStringLiteral("a number");
         if (value.type != JsonNode::Type::Number) {
-            add(Severity::Error, leaf.path, value.line, value.column, value.raw,
+            add(Severity::Error, path, value.line, value.column, value.raw,
                 QStringLiteral("expected %1 but found %2").arg(expected, value.typeName()));
             return;
         }
         if (leaf.kind == Kind::Integer && (!value.integral || value.number != std::floor(value.number))) {
-            add(Severity::Error, leaf.path, value.line, value.column, value.raw,
+            add(Severity::Error, path, value.line, value.column, value.raw,
                 QStringLiteral("expected an integer but found a fractional number"));
             return;
         }
         if (value.number < leaf.min || value.number > leaf.max) {
-            add(Severity::Error, leaf.path, value.line, value.column, value.raw,
+            add(Severity::Error, path, value.line, value.column, value.raw,
                 QStringLiteral("out of range: must be between %1 and %2").arg(formatNumber(leaf.min),
                                                                                formatNumber(leaf.max)));
             return;
         }
-        leaf.set(m_result->config, value.number);
-        m_positions.insert(leaf.path, {value.line, value.column});
-        m_raw.insert(leaf.path, value.raw);
+        apply(leaf, value.number, path, wildcard, value);
+    }
+
+    void apply(const Leaf &leaf, double v, const QString &path, const QString &wildcard, const JsonNode &value)
+    {
+        if (leaf.policySet)
+            m_hostOverrides[wildcard].append({leaf.policySet, v});
+        else
+            leaf.set(m_result->config, v);
+        m_positions.insert(path, {value.line, value.column});
+        m_raw.insert(path, value.raw);
+    }
+
+    void resolveHosts()
+    {
+        for (auto it = m_hostOverrides.constBegin(); it != m_hostOverrides.constEnd(); ++it) {
+            HttpPolicy policy = m_result->config.http.defaults;
+            for (const auto &o : it.value())
+                o.first(policy, o.second);
+            m_result->config.http.hosts.insert(it.key().toLower(), policy);
+        }
+    }
+
+    void checkPolicyOrder()
+    {
+        auto check = [this](const HttpPolicy &policy, const QString &prefix) {
+            for (const auto &pair : policyOrder()) {
+                const PolicyLeaf *low = nullptr;
+                const PolicyLeaf *high = nullptr;
+                for (const PolicyLeaf &p : policyLeaves()) {
+                    if (p.suffix == pair.first)
+                        low = &p;
+                    if (p.suffix == pair.second)
+                        high = &p;
+                }
+                const double lo = low->get(policy);
+                const double hi = high->get(policy);
+                if (lo <= hi)
+                    continue;
+                QString at = prefix + high->suffix;
+                if (!m_positions.contains(at))
+                    at = prefix + low->suffix;
+                const auto pos = m_positions.value(at, {0, 0});
+                add(Severity::Error, at, pos.first, pos.second, m_raw.value(at),
+                    QStringLiteral("%1 (%2) must not exceed %3 (%4)")
+                        .arg(low->suffix, formatNumber(lo), high->suffix, formatNumber(hi)));
+            }
+        };
+        check(m_result->config.http.defaults, QStringLiteral("http.defaults."));
+        for (auto it = m_result->config.http.hosts.constBegin(); it != m_result->config.http.hosts.constEnd(); ++it)
+            check(it.value(), QStringLiteral("http.hosts.") + it.key() + QLatin1Char('.'));
     }
 
     void checkThresholdOrder()
@@ -276,6 +493,7 @@ private:
     QHash<QString, QSet<QString>> m_children; // object path -> child keys ("" = root)
     QHash<QString, QPair<int, int>> m_positions;
     QHash<QString, QString> m_raw;
+    QMap<QString, QList<QPair<std::function<void(HttpPolicy &, double)>, double>>> m_hostOverrides;
 };
 
 } // namespace
@@ -368,11 +586,17 @@ QList<ConfigKeyInfo> ConfigLoader::schema()
     const EngineConfig defaults;
     QList<ConfigKeyInfo> out;
     for (const Leaf &leaf : leaves()) {
+        if (leaf.policySet)
+            continue; // http.hosts.<host>.* mirrors http.defaults.*; documented once
         ConfigKeyInfo info;
         info.path = leaf.path;
-        info.type = leaf.kind == Kind::Integer ? QStringLiteral("integer") : QStringLiteral("number");
-        info.defaultValue = formatNumber(leaf.get(defaults));
-        info.range = formatNumber(leaf.min) + QStringLiteral(" to ") + formatNumber(leaf.max);
+        info.type = leaf.kind == Kind::Integer ? QStringLiteral("integer")
+                    : leaf.kind == Kind::Number ? QStringLiteral("number")
+                                                : QStringLiteral("boolean");
+        info.defaultValue = leaf.kind == Kind::Boolean ? (leaf.get(defaults) != 0 ? QStringLiteral("true") : QStringLiteral("false"))
+                                                       : formatNumber(leaf.get(defaults));
+        info.range = leaf.kind == Kind::Boolean ? QStringLiteral("true or false")
+                                                : formatNumber(leaf.min) + QStringLiteral(" to ") + formatNumber(leaf.max);
         info.description = leaf.description;
         out.append(info);
     }
@@ -384,11 +608,15 @@ QJsonObject ConfigLoader::toJson(const EngineConfig &config)
     // Build nested objects from dotted paths.
     QJsonObject root;
     for (const Leaf &leaf : leaves()) {
+        if (leaf.policySet)
+            continue; // per-host overrides are written below
         const QStringList parts = leaf.path.split(QLatin1Char('.'));
         std::function<void(QJsonObject &, int)> put = [&](QJsonObject &obj, int i) {
             if (i == parts.size() - 1) {
                 const double v = leaf.get(config);
-                obj.insert(parts.at(i), leaf.kind == Kind::Integer ? QJsonValue(qint64(v)) : QJsonValue(v));
+                obj.insert(parts.at(i), leaf.kind == Kind::Integer   ? QJsonValue(qint64(v))
+                                        : leaf.kind == Kind::Boolean ? QJsonValue(v != 0)
+                                                                     : QJsonValue(v));
                 return;
             }
             QJsonObject child = obj.value(parts.at(i)).toObject();
@@ -396,6 +624,29 @@ QJsonObject ConfigLoader::toJson(const EngineConfig &config)
             obj.insert(parts.at(i), child);
         };
         put(root, 0);
+    }
+    if (!config.http.hosts.isEmpty()) {
+        QJsonObject http = root.value(QStringLiteral("http")).toObject();
+        QJsonObject hosts;
+        for (auto it = config.http.hosts.constBegin(); it != config.http.hosts.constEnd(); ++it) {
+            // Only what differs from the defaults, as a user would write it.
+            QJsonObject host;
+            for (const PolicyLeaf &p : policyLeaves()) {
+                const double v = p.get(it.value());
+                if (v == p.get(config.http.defaults))
+                    continue;
+                const QString section = p.suffix.section(QLatin1Char('.'), 0, 0);
+                const QString key = p.suffix.section(QLatin1Char('.'), 1);
+                QJsonObject sec = host.value(section).toObject();
+                sec.insert(key, p.kind == Kind::Integer   ? QJsonValue(qint64(v))
+                                : p.kind == Kind::Boolean ? QJsonValue(v != 0)
+                                                          : QJsonValue(v));
+                host.insert(section, sec);
+            }
+            hosts.insert(it.key(), host);
+        }
+        http.insert(QStringLiteral("hosts"), hosts);
+        root.insert(QStringLiteral("http"), http);
     }
     return root;
 }

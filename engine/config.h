@@ -1,5 +1,7 @@
 #pragma once
 
+#include "httppolicy.h"
+
 #include <QJsonObject>
 #include <QJsonValue>
 #include <QList>
@@ -70,6 +72,7 @@ struct EngineConfig {
     DiagnosticsConfig diagnostics;
     UiConfig ui;
     HeadlessConfig headless;
+    HttpConfig http;
 };
 
 struct ConfigLoadResult {
@@ -82,7 +85,7 @@ struct ConfigLoadResult {
 /// One key of the schema, for docs and "did you mean" suggestions.
 struct ConfigKeyInfo {
     QString path; // dotted, e.g. "event_loop.interval_ms"
-    QString type; // "integer", "number"
+    QString type; // "integer", "number", "boolean"
     QString defaultValue;
     QString range;
     QString description;
@@ -95,6 +98,8 @@ public:
     static ConfigLoadResult loadFile(const QString &path);
     /// Same, from text (fileName is only used in findings).
     static ConfigLoadResult loadText(const QByteArray &text, const QString &fileName);
+    /// Every key (the per-host http.hosts.<host>.* keys mirror http.defaults.* and are not
+    /// listed separately).
     static QList<ConfigKeyInfo> schema();
     /// The configuration as JSON (defaults filled in).
     static QJsonObject toJson(const EngineConfig &config);

@@ -183,6 +183,65 @@ private Q_SLOTS:
         QCOMPARE(r.config.eventLoop.intervalMs, 25);
     }
 
+    void httpHostOverridesInheritDefaults()
+    {
+        const auto r = ConfigLoader::loadText(R"({"http": {
+            "defaults": {"retry": {"max_attempts": 5}, "cache": {"ttl_ms": 1000}},
+            "hosts": {"api.example.com": {"rate_limit": {"enabled": true, "rate_per_second": 20}},
+                      "127.0.0.1:8080": {"cache": {"enabled": false}}}}})",
+                                              QStringLiteral("h.json"));
+        QVERIFY2(r.ok(), qPrintable(r.findings.isEmpty() ? QString() : r.findings.first().toString()));
+        const HttpConfig &http = r.config.http;
+        QCOMPARE(http.defaults.retryMaxAttempts, 5);
+        const HttpPolicy api = http.policyFor(QUrl(QStringLiteral("https://API.example.com/x")));
+        QVERIFY(api.rateLimit);
+        QCOMPARE(api.ratePerSecond, 20.0);
+        QCOMPARE(api.retryMaxAttempts, 5); // inherited
+        QCOMPARE(api.cacheTtlMs, 1000);
+        QVERIFY(!http.policyFor(QUrl(QStringLiteral("http://127.0.0.1:8080/"))).cache);
+        QVERIFY(http.policyFor(QUrl(QStringLiteral("http://127.0.0.1:9090/"))).cache); // other port: defaults
+        // Round trip keeps the overrides.
+        const auto again = ConfigLoader::loadText(QJsonDocument(ConfigLoader::toJson(r.config)).toJson(), QStringLiteral("rt.json"));
+        QVERIFY(again.ok());
+        QCOMPARE(again.config.http.policyFor(QUrl(QStringLiteral("https://api.example.com/"))).ratePerSecond, 20.0);
+    }
+
+    void httpFindings_data()
+    {
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<QString>("messagePart");
+        QTest::newRow("boolean expected") << QByteArray(R"({"http": {"defaults": {"cache": {"enabled": 1}}}})")
+                                          << QStringLiteral("$.http.defaults.cache.enabled")
+                                          << QStringLiteral("expected true or false but found integer");
+        QTest::newRow("url as host") << QByteArray("{\"http\": {\"hosts\": {\"https://api.example.com\": {}}}}")
+                                     << QStringLiteral("$.http.hosts.https://api.example.com")
+                                     << QStringLiteral("did you mean \"api.example.com\"?");
+        QTest::newRow("bad port") << QByteArray(R"({"http": {"hosts": {"h:70000": {}}}})")
+                                  << QStringLiteral("$.http.hosts.h:70000") << QStringLiteral("out of range 1-65535");
+        QTest::newRow("unknown key under host")
+            << QByteArray(R"({"http": {"hosts": {"h": {"retry": {"max_attempt": 2}}}}})")
+            << QStringLiteral("$.http.hosts.h.retry.max_attempt") << QStringLiteral("did you mean \"max_attempts\"?");
+        QTest::newRow("retry base above cap")
+            << QByteArray(R"({"http": {"defaults": {"retry": {"base_ms": 9000}}}})")
+            << QStringLiteral("$.http.defaults.retry.base_ms") << QStringLiteral("must not exceed retry.cap_ms (5000)");
+        QTest::newRow("host attempt above deadline")
+            << QByteArray(R"({"http": {"hosts": {"h": {"timeouts": {"attempt_ms": 60000}}}}})")
+            << QStringLiteral("$.http.hosts.h.timeouts.attempt_ms") << QStringLiteral("must not exceed timeouts.deadline_ms");
+    }
+
+    void httpFindings()
+    {
+        QFETCH(QByteArray, text);
+        QFETCH(QString, path);
+        QFETCH(QString, messagePart);
+        const auto r = ConfigLoader::loadText(text, QStringLiteral("h.json"));
+        QCOMPARE(r.findings.size(), 1);
+        QCOMPARE(r.findings.first().path, path);
+        QVERIFY2(r.findings.first().message.contains(messagePart), qPrintable(r.findings.first().message));
+        QVERIFY(r.findings.first().line > 0);
+    }
+
     void everyKeyIsDocumented()
     {
         QFile doc(QStringLiteral(VEGA_SOURCE_DIR "/docs/CONFIG.md"));
