@@ -1,12 +1,16 @@
 // vega-console: the dashboard, a headless agent, and command-line tools over one engine.
 #include "config.h"
 #include "engine.h"
+#include "loadcommand.h"
 #include "mainwindow.h"
 #include "report.h"
 #include "signalwatcher.h"
 #include "vega_version.h"
 
 #include <QApplication>
+#include <QIcon>
+#include <QMessageBox>
+#include <QStatusBar>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFileInfo>
@@ -38,14 +42,21 @@ bool argvHas(int argc, char **argv, const char *option)
     const QByteArray wanted(option);
     for (int i = 1; i < argc; ++i) {
         const QByteArray arg(argv[i]);
-        if (arg == wanted || arg.startsWith(wanted + '='))
+        if (arg == wanted || arg.startsWith(QByteArray(wanted).append('=')))
             return true;
     }
     return false;
 }
 
+bool isLoadCommand(int argc, char **argv)
+{
+    return argc > 1 && QByteArray(argv[1]) == "load";
+}
+
 bool needsWindow(int argc, char **argv)
 {
+    if (isLoadCommand(argc, argv))
+        return false;
     for (const char *opt : {"--headless", "--validate-config", "--help", "-h", "--help-all", "--version", "-v",
                             "--config-schema"}) {
         if (argvHas(argc, argv, opt))
@@ -132,6 +143,15 @@ int runWindow(QApplication &app, const RunOptions &run)
 {
     vega::Engine engine(run.config, run.engine);
     vega::ui::MainWindow window(&engine);
+    // Writing the report is the engine's job; the window only asks for it.
+    QObject::connect(&window, &vega::ui::MainWindow::exportReportRequested, &window, [&engine, &window](const QString &path) {
+        QString error;
+        if (!vega::writeReport(*engine.latest(), path, &error))
+            QMessageBox::warning(&window, QStringLiteral("Export failed"), error);
+        else
+            window.statusBar()->showMessage(QStringLiteral("Report written to %1").arg(path), 5000);
+    });
+    window.setWindowIcon(QIcon(QStringLiteral(":/vega/vega.svg")));
     window.show();
     engine.start();
     SignalWatcher watcher;
@@ -160,11 +180,17 @@ int main(int argc, char **argv)
     QCoreApplication::setApplicationName(QStringLiteral("vega-console"));
     QCoreApplication::setOrganizationName(QStringLiteral("Vega"));
     QCoreApplication::setApplicationVersion(QStringLiteral(VEGA_VERSION_STRING));
+    if (isLoadCommand(argc, argv))
+        return runLoadCommand(QCoreApplication::arguments());
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Vega Console: resilience and observability for Qt programs.\n"
-        "With no arguments, opens the dashboard.\n\n"
+        "With no arguments, opens the dashboard. Without --config it runs the built-in demo\n"
+        "workload (a local backend and traffic) so every chart has data.\n\n"
+        "Commands:\n"
+        "  vega-console load URL [options]   drive requests through the HTTP pipeline\n"
+        "                                    (see 'vega-console load --help')\n\n"
         "Exit codes: 0 success, 1 runtime failure, 2 bad input (arguments, configuration)."));
     parser.addHelpOption();
     parser.addVersionOption();
@@ -193,7 +219,10 @@ int main(int argc, char **argv)
     const QCommandLineOption schemaOpt(QStringLiteral("config-schema"),
                                        QStringLiteral("Print every configuration key with its type, default and "
                                                       "range (Markdown) and exit."));
-    parser.addOptions({configOpt, dataDirOpt, headlessOpt, durationOpt, reportOpt, validateOpt, schemaOpt});
+    const QCommandLineOption noDemoOpt(QStringLiteral("no-demo"),
+                                       QStringLiteral("Do not run the built-in demo workload (it runs when no --config "
+                                                      "is given)."));
+    parser.addOptions({configOpt, dataDirOpt, headlessOpt, durationOpt, reportOpt, validateOpt, schemaOpt, noDemoOpt});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         err() << "vega-console: " << parser.errorText() << "\nTry 'vega-console --help'." << Qt::endl;
@@ -242,6 +271,7 @@ int main(int argc, char **argv)
         run.config = loaded.config;
         run.engine.configPath = QFileInfo(path).absoluteFilePath();
     }
+    run.engine.demo = !parser.isSet(configOpt) && !parser.isSet(noDemoOpt);
     if (!parser.isSet(durationOpt) && parser.isSet(headlessOpt))
         run.durationSeconds = run.config.headless.defaultDurationSeconds;
 

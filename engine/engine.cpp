@@ -1,6 +1,8 @@
 #include "engine.h"
 
+#include "demoworkload.h"
 #include "eventloopmonitor.h"
+#include "httpclient.h"
 #include "systemdiagnostics.h"
 #include "vega_version.h"
 
@@ -20,6 +22,9 @@ Engine::Engine(const EngineConfig &config, const EngineOptions &options, Clock *
                                                        nullptr, clock);
     m_diagnostics = std::make_unique<SystemDiagnostics>(&m_registry, config.diagnostics, options.dataDir,
                                                         m_loopMonitor.get());
+    m_http = std::make_unique<HttpClient>(&m_registry, config.http, clock);
+    if (options.demo)
+        m_demo = std::make_unique<DemoWorkload>(m_http.get(), &m_registry);
     m_publishTimer.setInterval(config.metrics.snapshotIntervalMs);
     connect(&m_publishTimer, &QTimer::timeout, this, &Engine::publishNow);
     publishNow();
@@ -34,12 +39,16 @@ void Engine::start()
 {
     m_loopMonitor->start();
     m_diagnostics->start();
+    if (m_demo)
+        m_demo->start();
     m_publishTimer.start();
 }
 
 void Engine::stop()
 {
     m_publishTimer.stop();
+    if (m_demo)
+        m_demo->stop();
     if (m_diagnostics)
         m_diagnostics->stop();
     if (m_loopMonitor)
@@ -52,6 +61,8 @@ SnapshotPtr Engine::publishNow()
     snap->metrics = m_registry.capture();
     snap->diagnostics = m_diagnostics->latest();
     snap->eventLoop = m_loopMonitor->summary();
+    snap->http = m_http->summary();
+    snap->info.demo = m_demo != nullptr;
     snap->info.version = QStringLiteral(VEGA_VERSION_STRING);
     snap->info.configPath = m_options.configPath;
     snap->info.dataDir = m_options.dataDir;

@@ -12,13 +12,18 @@
 
 namespace vega {
 
+class DemoWorkload;
 class EventLoopMonitor;
+class HttpClient;
 class SystemDiagnostics;
 
 struct EngineOptions {
     QString configPath; // empty: defaults
     QString dataDir;
     QString mode = QStringLiteral("gui");
+    /// Run the built-in demo workload (a local backend and traffic), as when no
+    /// configuration is given.
+    bool demo = false;
 };
 
 /**
@@ -38,6 +43,9 @@ public:
     MetricsRegistry &metrics() { return m_registry; }
     EventLoopMonitor *eventLoopMonitor() const { return m_loopMonitor.get(); }
     SystemDiagnostics *diagnostics() const { return m_diagnostics.get(); }
+    /// The engine's HTTP client: the one way the engine (and an embedding program) sends HTTP.
+    HttpClient *http() const { return m_http.get(); }
+    DemoWorkload *demo() const { return m_demo.get(); }
     const EngineConfig &config() const { return m_config; }
     const EngineOptions &options() const { return m_options; }
 
@@ -59,6 +67,8 @@ private:
     MetricsRegistry m_registry;
     std::unique_ptr<EventLoopMonitor> m_loopMonitor;
     std::unique_ptr<SystemDiagnostics> m_diagnostics;
+    std::unique_ptr<HttpClient> m_http;
+    std::unique_ptr<DemoWorkload> m_demo;
     QTimer m_publishTimer;
     SnapshotPtr m_latest;
     qint64 m_startedWallMs = 0;

@@ -98,6 +98,63 @@ QJsonObject diagnosticsToJson(const DiagnosticsReport &report)
     return o;
 }
 
+QJsonObject httpToJson(const HttpClientSummary &http)
+{
+    QJsonObject o;
+    const HttpTotals &t = http.totals;
+    QJsonObject totals;
+    totals.insert(QStringLiteral("requests"), qint64(t.requests));
+    totals.insert(QStringLiteral("succeeded"), qint64(t.succeeded));
+    totals.insert(QStringLiteral("failed"), qint64(t.failed));
+    totals.insert(QStringLiteral("backend_requests"), qint64(t.backendRequests));
+    totals.insert(QStringLiteral("coalesced"), qint64(t.coalesced));
+    totals.insert(QStringLiteral("cache_hits"), qint64(t.cacheHits));
+    totals.insert(QStringLiteral("cache_misses"), qint64(t.cacheMisses));
+    totals.insert(QStringLiteral("connections_opened"), qint64(t.connectionsOpened));
+    totals.insert(QStringLiteral("connection_reuse_ratio"), t.reuseRatio());
+    totals.insert(QStringLiteral("breaker_rejections"), qint64(t.breakerRejections));
+    totals.insert(QStringLiteral("retries"), qint64(t.retries));
+    totals.insert(QStringLiteral("rate_limited"), qint64(t.rateLimited));
+    o.insert(QStringLiteral("totals"), totals);
+    o.insert(QStringLiteral("in_flight_keys"), http.inFlightKeys);
+    QJsonArray pools;
+    for (const HostPoolStats &p : http.pools) {
+        QJsonObject po;
+        po.insert(QStringLiteral("host"), p.host);
+        po.insert(QStringLiteral("requests"), qint64(p.requests));
+        po.insert(QStringLiteral("connections_opened"), qint64(p.connectionsOpened));
+        po.insert(QStringLiteral("reuse_ratio"), p.reuseRatio);
+        po.insert(QStringLiteral("active"), p.active);
+        po.insert(QStringLiteral("pending"), p.pending);
+        po.insert(QStringLiteral("max_connections"), p.maxConnections);
+        po.insert(QStringLiteral("idle_cleanups"), qint64(p.idleCleanups));
+        pools.append(po);
+    }
+    o.insert(QStringLiteral("pools"), pools);
+    QJsonArray breakers;
+    for (const BreakerInfo &b : http.breakers) {
+        QJsonObject bo;
+        bo.insert(QStringLiteral("name"), b.name);
+        bo.insert(QStringLiteral("state"), b.state);
+        bo.insert(QStringLiteral("failure_rate"), b.failureRate);
+        bo.insert(QStringLiteral("slow_call_rate"), b.slowCallRate);
+        bo.insert(QStringLiteral("calls_in_window"), b.callsInWindow);
+        bo.insert(QStringLiteral("rejected"), qint64(b.rejected));
+        bo.insert(QStringLiteral("open_remaining_ms"), b.openRemainingMs);
+        breakers.append(bo);
+    }
+    o.insert(QStringLiteral("breakers"), breakers);
+    QJsonArray keys;
+    for (const TopKey &k : http.topCoalescedKeys) {
+        QJsonObject ko;
+        ko.insert(QStringLiteral("key"), k.key);
+        ko.insert(QStringLiteral("coalesced"), qint64(k.coalesced));
+        keys.append(ko);
+    }
+    o.insert(QStringLiteral("top_coalesced_keys"), keys);
+    return o;
+}
+
 QJsonArray metricsToJson(const MetricsSnapshot &m)
 {
     QJsonArray out;
@@ -144,6 +201,7 @@ QJsonObject snapshotToJson(const Snapshot &snapshot)
     QJsonObject engine;
     engine.insert(QStringLiteral("version"), snapshot.info.version);
     engine.insert(QStringLiteral("mode"), snapshot.info.mode);
+    engine.insert(QStringLiteral("demo_workload"), snapshot.info.demo);
     engine.insert(QStringLiteral("config_path"),
                   snapshot.info.configPath.isEmpty() ? QJsonValue() : QJsonValue(snapshot.info.configPath));
     engine.insert(QStringLiteral("data_dir"), snapshot.info.dataDir);
@@ -176,6 +234,7 @@ QJsonObject snapshotToJson(const Snapshot &snapshot)
     }
     root.insert(QStringLiteral("event_loop"), eventLoopToJson(snapshot.eventLoop));
     root.insert(QStringLiteral("diagnostics"), diagnosticsToJson(snapshot.diagnostics));
+    root.insert(QStringLiteral("http"), httpToJson(snapshot.http));
     return root;
 }
 

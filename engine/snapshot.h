@@ -1,6 +1,7 @@
 #pragma once
 
 #include "eventloopmonitor.h"
+#include "httpclient.h"
 #include "metrics.h"
 #include "systemdiagnostics.h"
 
@@ -18,6 +19,7 @@ struct EngineInfo {
     QString dataDir;
     qint64 startedWallMs = 0;
     QString mode; // "gui" or "headless"
+    bool demo = false; // the built-in demo workload is running
     QJsonObject effectiveConfig; // the configuration in force, defaults filled in
 };
 
@@ -27,6 +29,7 @@ struct Snapshot {
     std::shared_ptr<const MetricsSnapshot> metrics;
     DiagnosticsReport diagnostics;
     EventLoopSummary eventLoop;
+    HttpClientSummary http; // the engine's HTTP pipeline: totals, pools, breakers, top keys
     EngineInfo info;
 };
 

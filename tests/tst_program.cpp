@@ -180,10 +180,14 @@ private Q_SLOTS:
                 {QStringLiteral("--headless"), QStringLiteral("--report"), report, QStringLiteral("--data-dir"), dir.path()});
         QVERIFY(p.waitForStarted());
         // Wait until it says it is running, then ask it to stop.
-        QTRY_VERIFY_WITH_TIMEOUT(p.readAllStandardError().contains("running until SIGINT/SIGTERM") || p.state() != QProcess::Running, 20000);
+        QByteArray said;
+        QTRY_VERIFY_WITH_TIMEOUT((said += p.readAllStandardError()).contains("running until SIGINT/SIGTERM") ||
+                                     p.state() != QProcess::Running,
+                                 60000);
+        QCOMPARE(p.state(), QProcess::Running);
         QTest::qWait(300);
         ::kill(pid_t(p.processId()), SIGTERM);
-        QVERIFY(p.waitForFinished(20000));
+        QVERIFY(p.waitForFinished(60000));
         QCOMPARE(p.exitStatus(), QProcess::NormalExit);
         QCOMPARE(p.exitCode(), 0);
         QVERIFY(QFile::exists(report));
