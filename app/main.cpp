@@ -20,6 +20,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <QAction>
 
 namespace {
 
@@ -102,8 +103,37 @@ struct RunOptions {
     vega::EngineConfig config;
     vega::EngineOptions engine;
     QString reportPath;
+    QString screenshotDir;
     int durationSeconds = 0;
 };
+
+// Saves every page of the window as <dir>/<nn>-<page>.png, one page per second, then quits.
+void captureScreenshots(vega::ui::MainWindow *window, const QString &dir)
+{
+    auto page = std::make_shared<int>(0);
+    auto *timer = new QTimer(window); // owned by the window
+    timer->setInterval(1500);
+    QObject::connect(timer, &QTimer::timeout, window, [window, dir, page, timer] {
+        if (*page > 0) {
+            // The previous page has had time to draw its charts.
+            QString name = window->pageAction(*page - 1)->text().remove(QLatin1Char('&')).toLower();
+            name.replace(QLatin1Char(' '), QLatin1Char('-'));
+            const QString path = QDir(dir).filePath(QStringLiteral("%1-%2.png").arg(*page, 2, 10, QLatin1Char('0')).arg(name));
+            if (!window->grab().save(path))
+                err() << "vega-console: cannot write " << path << Qt::endl;
+            else
+                err() << "vega-console: saved " << path << Qt::endl;
+        }
+        if (*page >= vega::ui::MainWindow::PageCount) {
+            timer->stop();
+            QCoreApplication::quit();
+            return;
+        }
+        window->setCurrentPage(*page);
+        ++*page;
+    });
+    timer->start();
+}
 
 int finishRun(vega::Engine &engine, const QString &reportPath)
 {
@@ -156,8 +186,14 @@ int runWindow(QApplication &app, const RunOptions &run)
     engine.start();
     SignalWatcher watcher;
     QObject::connect(&watcher, &SignalWatcher::terminationRequested, &app, &QCoreApplication::quit);
-    if (run.durationSeconds > 0)
+    if (!run.screenshotDir.isEmpty()) {
+        window.resize(1400, 900);
+        // Let the charts gather some history first.
+        const int warmup = run.durationSeconds > 0 ? run.durationSeconds : 15;
+        QTimer::singleShot(warmup * 1000, &window, [&window, &run] { captureScreenshots(&window, run.screenshotDir); });
+    } else if (run.durationSeconds > 0) {
         QTimer::singleShot(run.durationSeconds * 1000, &app, &QCoreApplication::quit);
+    }
     app.exec();
     return finishRun(engine, run.reportPath);
 }
@@ -222,7 +258,12 @@ int main(int argc, char **argv)
     const QCommandLineOption noDemoOpt(QStringLiteral("no-demo"),
                                        QStringLiteral("Do not run the built-in demo workload (it runs when no --config "
                                                       "is given)."));
-    parser.addOptions({configOpt, dataDirOpt, headlessOpt, durationOpt, reportOpt, validateOpt, schemaOpt, noDemoOpt});
+    const QCommandLineOption screenshotsOpt(QStringLiteral("screenshots"),
+                                            QStringLiteral("Open the window, let it gather data for --duration seconds "
+                                                           "(default 15), save a PNG of every page to <dir> and exit."),
+                                            QStringLiteral("dir"));
+    parser.addOptions({configOpt, dataDirOpt, headlessOpt, durationOpt, reportOpt, validateOpt, schemaOpt, noDemoOpt,
+                       screenshotsOpt});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         err() << "vega-console: " << parser.errorText() << "\nTry 'vega-console --help'." << Qt::endl;
@@ -292,6 +333,13 @@ int main(int argc, char **argv)
         }
     }
 
+    if (parser.isSet(screenshotsOpt)) {
+        run.screenshotDir = parser.value(screenshotsOpt);
+        if (!QDir().mkpath(run.screenshotDir)) {
+            err() << "vega-console: cannot create screenshot directory " << run.screenshotDir << Qt::endl;
+            return ExitRuntime;
+        }
+    }
     if (parser.isSet(headlessOpt)) {
         run.engine.mode = QStringLiteral("headless");
         return runHeadless(*app, run);
