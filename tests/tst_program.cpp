@@ -1,4 +1,6 @@
 // The vega-console program as a user runs it: exit codes, messages, reports.
+#include "localhttpserver.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -191,6 +193,78 @@ private Q_SLOTS:
         QCOMPARE(p.exitStatus(), QProcess::NormalExit);
         QCOMPARE(p.exitCode(), 0);
         QVERIFY(QFile::exists(report));
+    }
+
+    void loadCommandJsonIsExact()
+    {
+        // A real server on its own thread, counting what actually reaches it.
+        vega::LocalHttpServerThread server([](const vega::HttpServerRequest &request) {
+            vega::HttpServerResponse r = vega::HttpServerResponse::make(200, "item " + request.path, "text/plain");
+            r.setHeader("Cache-Control", "max-age=60");
+            r.delayMs = 20;
+            return r;
+        });
+        QVERIFY(server.isListening());
+        const QString url = server.baseUrl().toString() + QStringLiteral("/items/{i}");
+        const Result r = run({QStringLiteral("load"), url, QStringLiteral("--requests"), QStringLiteral("200"),
+                              QStringLiteral("--concurrency"), QStringLiteral("20"), QStringLiteral("--distinct"),
+                              QStringLiteral("10"), QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const QStringList lines = r.out.trimmed().split(QLatin1Char('\n'));
+        QCOMPARE(lines.size(), 1); // exactly one JSON object
+        const QJsonObject o = QJsonDocument::fromJson(lines.first().toUtf8()).object();
+        const QStringList keys = {QStringLiteral("requests"), QStringLiteral("succeeded"), QStringLiteral("failed"),
+                                  QStringLiteral("backend_requests"), QStringLiteral("coalesced"),
+                                  QStringLiteral("cache_hits"), QStringLiteral("connections_opened"),
+                                  QStringLiteral("connection_reuse_ratio"), QStringLiteral("breaker_rejections"),
+                                  QStringLiteral("retries"), QStringLiteral("rate_limited"),
+                                  QStringLiteral("latency_ms"), QStringLiteral("duration_s")};
+        QCOMPARE(o.keys().size(), keys.size());
+        for (const QString &k : keys)
+            QVERIFY2(o.contains(k), qPrintable(k));
+        QCOMPARE(o.value(QStringLiteral("requests")).toInt(), 200);
+        QCOMPARE(o.value(QStringLiteral("succeeded")).toInt(), 200);
+        QCOMPARE(o.value(QStringLiteral("failed")).toInt(), 0);
+        // Ten distinct keys, cached for 60 s: the backend sees each once.
+        QCOMPARE(o.value(QStringLiteral("backend_requests")).toInt(), 10);
+        QCOMPARE(quint64(o.value(QStringLiteral("backend_requests")).toInt()), server.server()->requestsServed());
+        QCOMPARE(o.value(QStringLiteral("coalesced")).toInt() + o.value(QStringLiteral("cache_hits")).toInt(), 190);
+        QCOMPARE(quint64(o.value(QStringLiteral("connections_opened")).toInt()), server.server()->connectionsAccepted());
+        const QJsonObject latency = o.value(QStringLiteral("latency_ms")).toObject();
+        for (const char *k : {"p50", "p95", "p99", "max"})
+            QVERIFY2(latency.contains(QLatin1String(k)), k);
+    }
+
+    void loadCommandBadInput_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("not a URL") << QStringList{QStringLiteral("load"), QStringLiteral("nota url")}
+                                   << QStringLiteral("invalid URL");
+        QTest::newRow("ftp") << QStringList{QStringLiteral("load"), QStringLiteral("ftp://host/x")}
+                             << QStringLiteral("invalid URL");
+        QTest::newRow("no URL") << QStringList{QStringLiteral("load")} << QStringLiteral("expected exactly one URL");
+        QTest::newRow("zero requests") << QStringList{QStringLiteral("load"), QStringLiteral("http://127.0.0.1:1/"),
+                                                      QStringLiteral("--requests"), QStringLiteral("0")}
+                                       << QStringLiteral("--requests");
+    }
+
+    void loadCommandBadInput()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, message);
+        const Result r = run(args);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(message), qPrintable(r.err));
+    }
+
+    void loadCommandFailuresExitOne()
+    {
+        // Nothing listens on port 1: every request fails with a connection error.
+        const Result r = run({QStringLiteral("load"), QStringLiteral("http://127.0.0.1:1/x"), QStringLiteral("--requests"),
+                              QStringLiteral("3"), QStringLiteral("--json")});
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(QJsonDocument::fromJson(r.out.toUtf8()).object().value(QStringLiteral("failed")).toInt(), 3);
     }
 
     void windowWithoutDisplaySaysSo()
