@@ -1,0 +1,362 @@
+// TimeChart (live/paused, windows, downsampling, coalescing) and the ui models.
+#include "diagnosticsmodel.h"
+#include "downsample.h"
+#include "eventsmodel.h"
+#include "stallmodel.h"
+#include "timechart.h"
+
+#include <QAbstractItemModelTester>
+#include <QChartView>
+#include <QDateTime>
+#include <QSignalSpy>
+#include <QToolButton>
+#include <QtTest>
+
+#include <algorithm>
+#include <memory>
+
+using namespace vega;
+using namespace vega::ui;
+
+namespace {
+constexpr qint64 kEnd = 1700000000000; // a fixed UTC instant
+
+/// `count` points one second apart, the last at kEnd + offsetMs.
+TimeSeries secondsSeries(int count, qint64 offsetMs = 0, double value = 1.0)
+{
+    TimeSeries s(std::max(count, 3600) + 100);
+    for (int i = 0; i < count; ++i)
+        s.append(kEnd + offsetMs - qint64(count - 1 - i) * 1000, value + (i % 7) * 0.1);
+    return s;
+}
+
+std::unique_ptr<TimeChart> shownChart(int width = 600)
+{
+    auto chart = std::make_unique<TimeChart>(QStringLiteral("test"));
+    chart->addSeries(QStringLiteral("a"), Qt::blue);
+    chart->resize(width, 320);
+    chart->show();
+    return chart;
+}
+
+DiagnosticsReport sampleReport(double cpu, bool withExtraValue = false)
+{
+    DiagnosticsReport r;
+    r.wallMs = kEnd;
+    const QStringList ids = {QStringLiteral("cpu"),     QStringLiteral("memory"),
+                             QStringLiteral("disk"),    QStringLiteral("network"),
+                             QStringLiteral("process"), QStringLiteral("event_loop"),
+                             QStringLiteral("runtime"), QStringLiteral("load")};
+    for (const QString &id : ids) {
+        DiagnosticCategory c;
+        c.id = id;
+        c.title = id.toUpper();
+        c.health = Health::Ok;
+        c.reason = QStringLiteral("fine");
+        r.categories.append(c);
+    }
+    DiagnosticCategory &cpuCat = r.categories[0];
+    cpuCat.health = cpu >= 80 ? Health::Warning : Health::Ok;
+    cpuCat.values.append(
+        {QStringLiteral("process_cpu_percent"), QStringLiteral("Process CPU"), cpu, {}, Unit::Percent, true});
+    cpuCat.values.append(
+        {QStringLiteral("system_cpu_percent"), QStringLiteral("System CPU"), 0, {}, Unit::Percent, false});
+    if (withExtraValue)
+        cpuCat.values.append(
+            {QStringLiteral("cores"), QStringLiteral("Logical CPUs"), 4, {}, Unit::None, true});
+    r.categories[1].values.append({QStringLiteral("process_rss_bytes"),
+                                   QStringLiteral("Resident memory"),
+                                   3 * 1024.0 * 1024.0,
+                                   {},
+                                   Unit::Bytes,
+                                   true});
+    r.categories[6].values.append(
+        {QStringLiteral("qt_version"), QStringLiteral("Qt"), 0, QStringLiteral("6.4.2"), Unit::None, true});
+    // network, process... have no values: still one row each.
+    return r;
+}
+} // namespace
+
+class TestCharts : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void downsampleKeepsSpikesAndOrder()
+    {
+        QVector<SeriesPoint> pts;
+        for (int i = 0; i < 10000; ++i)
+            pts.append({qint64(i) * 10, i == 4321 ? 500.0 : (i == 777 ? -3.0 : 1.0)});
+        const QList<QPointF> out = windowAndDownsample(pts, 0, 99990, 100, 2.0);
+        QVERIFY(out.size() <= 200);
+        QVERIFY(out.size() >= 100);
+        double hi = -1e9, lo = 1e9;
+        for (int i = 0; i < out.size(); ++i) {
+            hi = std::max(hi, out.at(i).y());
+            lo = std::min(lo, out.at(i).y());
+            if (i > 0)
+                QVERIFY(out.at(i).x() >= out.at(i - 1).x());
+        }
+        QCOMPARE(hi, 1000.0); // the spike survives, scaled
+        QCOMPARE(lo, -6.0);
+    }
+
+    void downsampleWindowsWithoutBucketing()
+    {
+        QVector<SeriesPoint> pts;
+        for (int i = 0; i < 100; ++i)
+            pts.append({qint64(i) * 1000, double(i)});
+        const QList<QPointF> out = windowAndDownsample(pts, 10000, 19000, 100);
+        QCOMPARE(out.size(), 10);
+        QCOMPARE(out.first(), QPointF(10000, 10));
+        QCOMPARE(out.last(), QPointF(19000, 19));
+        QVERIFY(windowAndDownsample(pts, 200000, 300000, 10).isEmpty());
+        QVERIFY(windowAndDownsample({}, 0, 1000, 10).isEmpty());
+    }
+
+    void liveAndPaused()
+    {
+        auto chart = shownChart();
+        QVERIFY(QTest::qWaitForWindowExposed(chart.get()));
+        QVERIFY(chart->isLive());
+        chart->setWindowSeconds(300);
+        chart->setSeriesData(0, secondsSeries(100));
+        chart->setEndTime(kEnd);
+        QTRY_COMPARE(chart->pointCount(0), 100);
+
+        QSignalSpy liveSpy(chart.get(), &TimeChart::liveChanged);
+        chart->setLive(false);
+        QCOMPARE(liveSpy.count(), 1);
+        QVERIFY(!chart->isLive());
+        const int rendersWhenPaused = chart->renderCount();
+        const QPointF lastShown = chart->points(0).last();
+
+        // New data while paused: kept, not drawn.
+        chart->setSeriesData(0, secondsSeries(150, 50000));
+        chart->setEndTime(kEnd + 50000);
+        QTest::qWait(800);
+        QCOMPARE(chart->renderCount(), rendersWhenPaused);
+        QCOMPARE(chart->pointCount(0), 100);
+        QCOMPARE(chart->points(0).last(), lastShown);
+
+        // A window change while paused redraws the frozen data, not the new data.
+        chart->setWindowSeconds(60);
+        QCOMPARE(chart->points(0).last(), lastShown);
+        QCOMPARE(chart->pointCount(0), 61);
+        chart->setWindowSeconds(300);
+
+        // Back to live: the newest data at once.
+        chart->setLive(true);
+        QCOMPARE(liveSpy.count(), 2);
+        QCOMPARE(chart->pointCount(0), 150);
+        QCOMPARE(chart->points(0).last().x(), double(kEnd + 50000));
+    }
+
+    void liveButtonToggles()
+    {
+        auto chart = shownChart();
+        auto *button = chart->findChild<QToolButton *>();
+        QVERIFY(button);
+        QVERIFY(button->isChecked());
+        button->click();
+        QVERIFY(!chart->isLive());
+        QVERIFY(button->text().contains(QStringLiteral("Paused")));
+        button->click();
+        QVERIFY(chart->isLive());
+        QVERIFY(button->text().contains(QStringLiteral("Live")));
+    }
+
+    void windowPresetsRestrictPoints_data()
+    {
+        QTest::addColumn<int>("seconds");
+        QTest::newRow("1 min") << 60;
+        QTest::newRow("5 min") << 300;
+        QTest::newRow("15 min") << 900;
+    }
+
+    void windowPresetsRestrictPoints()
+    {
+        QFETCH(int, seconds);
+        QVERIFY(TimeChart::windowPresets().contains(seconds));
+        auto chart = shownChart(2000); // wide enough that nothing is bucketed
+        QVERIFY(QTest::qWaitForWindowExposed(chart.get()));
+        chart->setWindowSeconds(seconds);
+        QCOMPARE(chart->windowSeconds(), seconds);
+        chart->setSeriesData(0, secondsSeries(3600));
+        chart->setEndTime(kEnd);
+        QTRY_VERIFY(chart->renderCount() > 0 && chart->pointCount(0) > 0);
+        QTRY_COMPARE(chart->pointCount(0), seconds + 1);
+        const QList<QPointF> pts = chart->points(0);
+        for (const QPointF &p : pts) {
+            QVERIFY(p.x() >= double(kEnd - qint64(seconds) * 1000));
+            QVERIFY(p.x() <= double(kEnd));
+        }
+    }
+
+    void downsamplingCapsPointsToWidth()
+    {
+        const int width = 400;
+        auto chart = shownChart(width);
+        QVERIFY(QTest::qWaitForWindowExposed(chart.get()));
+        chart->setWindowSeconds(3600);
+        TimeSeries s = secondsSeries(3600);
+        // One spike in the middle must survive bucketing.
+        TimeSeries spiky(4000);
+        const QVector<SeriesPoint> pts = s.points();
+        for (int i = 0; i < pts.size(); ++i)
+            spiky.append(pts.at(i).tMs, i == 1800 ? 99.0 : pts.at(i).value);
+        chart->setSeriesData(0, spiky);
+        chart->setEndTime(kEnd);
+        QTRY_VERIFY(chart->pointCount(0) > 0);
+        // Wait for the render after layout settled, then check the cap.
+        QTRY_VERIFY(chart->pointCount(0) <= 2 * width);
+        const QList<QPointF> shown = chart->points(0);
+        const auto maxIt = std::max_element(shown.cbegin(), shown.cend(),
+                                            [](const QPointF &a, const QPointF &b) { return a.y() < b.y(); });
+        QCOMPARE(maxIt->y(), 99.0);
+        QVERIFY(chart->pointCount(0) < 3600);
+    }
+
+    void updatesAreCoalesced()
+    {
+        auto chart = shownChart();
+        QVERIFY(QTest::qWaitForWindowExposed(chart.get()));
+        QCOMPARE(chart->minimumUpdateIntervalMs(), 500);
+        QTRY_VERIFY(chart->renderCount() >= 0);
+        QTest::qWait(600); // let the initial layout renders pass
+        QSignalSpy spy(chart.get(), &TimeChart::rendered);
+        QElapsedTimer elapsed;
+        elapsed.start();
+        int fed = 0;
+        while (elapsed.elapsed() < 2000) {
+            ++fed;
+            chart->setSeriesData(0, secondsSeries(60, fed * 20));
+            chart->setEndTime(kEnd + fed * 20);
+            QTest::qWait(20);
+        }
+        const double seconds = double(elapsed.elapsed()) / 1000.0;
+        QTest::qWait(600); // the last pending render
+        QVERIFY2(fed > 10, "the loop should have fed many updates");
+        QVERIFY(spy.count() >= 1);
+        // At most two per second (plus the one the first update may trigger at once).
+        QVERIFY2(
+            spy.count() <= int(seconds * 2) + 2,
+            qPrintable(
+                QStringLiteral("%1 renders for %2 updates in %3 s").arg(spy.count()).arg(fed).arg(seconds)));
+        // The newest data was drawn in the end.
+        QCOMPARE(chart->points(0).last().x(), double(kEnd + fed * 20));
+    }
+
+    void hiddenChartDoesNotRender()
+    {
+        auto chart = shownChart();
+        QVERIFY(QTest::qWaitForWindowExposed(chart.get()));
+        chart->setSeriesData(0, secondsSeries(10));
+        QTRY_COMPARE(chart->pointCount(0), 10);
+        chart->hide();
+        const int renders = chart->renderCount();
+        chart->setSeriesData(0, secondsSeries(20));
+        QTest::qWait(700);
+        QCOMPARE(chart->renderCount(), renders);
+        chart->show();
+        QTRY_COMPARE(chart->pointCount(0), 20);
+    }
+
+    void diagnosticsModel()
+    {
+        DiagnosticsModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QCOMPARE(model.rowCount(), 0);
+        QCOMPARE(model.columnCount(), int(DiagnosticsModel::ColumnCount));
+
+        model.setReport(sampleReport(42.5));
+        // cpu 2 values, memory 1, runtime 1, five categories without values: one row each.
+        QCOMPARE(model.rowCount(), 2 + 1 + 1 + 5);
+        const auto cell = [&model](int row, int column, int role = Qt::DisplayRole) {
+            return model.data(model.index(row, column), role);
+        };
+        QCOMPARE(cell(0, DiagnosticsModel::CategoryColumn).toString(), QStringLiteral("CPU"));
+        QCOMPARE(cell(0, DiagnosticsModel::KeyColumn).toString(), QStringLiteral("Process CPU"));
+        QCOMPARE(cell(0, DiagnosticsModel::ValueColumn).toString(), QStringLiteral("42.5 %"));
+        QCOMPARE(cell(0, DiagnosticsModel::HealthColumn).toString(), QStringLiteral("OK"));
+        QCOMPARE(cell(0, 0, DiagnosticsModel::NumberRole).toDouble(), 42.5);
+        QCOMPARE(cell(0, DiagnosticsModel::ReasonColumn).toString(), QStringLiteral("fine"));
+        // Health is per category: shown on its first row, carried by the roles on every row.
+        QCOMPARE(cell(1, DiagnosticsModel::CategoryColumn).toString(), QString());
+        QCOMPARE(cell(1, DiagnosticsModel::HealthColumn).toString(), QString());
+        QCOMPARE(cell(1, 0, DiagnosticsModel::CategoryIdRole).toString(), QStringLiteral("cpu"));
+        QCOMPARE(cell(1, 0, DiagnosticsModel::HealthRole).toInt(), int(Health::Ok));
+        QCOMPARE(cell(1, DiagnosticsModel::ValueColumn).toString(), QStringLiteral("unavailable"));
+        QVERIFY(!cell(1, 0, DiagnosticsModel::NumberRole).isValid());
+        QCOMPARE(cell(2, DiagnosticsModel::ValueColumn).toString(), QStringLiteral("3.00 MiB"));
+        QCOMPARE(cell(3, DiagnosticsModel::CategoryColumn).toString(), QStringLiteral("DISK"));
+        QCOMPARE(cell(3, DiagnosticsModel::ValueColumn).toString(), QStringLiteral("unavailable"));
+        QCOMPARE(cell(0, DiagnosticsModel::HealthColumn, Qt::BackgroundRole).value<QColor>().isValid(), true);
+
+        // Same layout: values change in place, no reset.
+        QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+        QSignalSpy changes(&model, &QAbstractItemModel::dataChanged);
+        model.setReport(sampleReport(91));
+        QCOMPARE(resets.count(), 0);
+        QCOMPARE(changes.count(), 1);
+        QCOMPARE(cell(0, DiagnosticsModel::ValueColumn).toString(), QStringLiteral("91.0 %"));
+        QCOMPARE(cell(0, 0, DiagnosticsModel::HealthRole).toInt(), int(Health::Warning));
+
+        // Another layout: reset.
+        model.setReport(sampleReport(91, true));
+        QCOMPARE(resets.count(), 1);
+        QCOMPARE(model.rowCount(), 10);
+        model.setReport(DiagnosticsReport{});
+        QCOMPARE(model.rowCount(), 0);
+    }
+
+    void stallModel()
+    {
+        StallModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QList<StallRecord> stalls{{kEnd - 5000, 150, false}, {kEnd - 1000, 1200, true}};
+        model.setStalls(stalls);
+        QCOMPARE(model.rowCount(), 2);
+        // Newest first.
+        QCOMPARE(
+            model.data(model.index(0, StallModel::StartColumn), StallModel::StartWallMsRole).toLongLong(),
+            kEnd - 1000);
+        QCOMPARE(model.data(model.index(0, StallModel::DurationColumn)).toString(), QStringLiteral("1.20 s"));
+        QCOMPARE(model.data(model.index(0, StallModel::StateColumn)).toString(), QStringLiteral("ongoing"));
+        QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+        stalls[1].durationMs = 1500;
+        stalls[1].ongoing = false;
+        model.setStalls(stalls);
+        QCOMPARE(resets.count(), 0);
+        QCOMPARE(model.data(model.index(0, StallModel::StateColumn)).toString(), QStringLiteral("ended"));
+        stalls.append({kEnd, 300, false});
+        model.setStalls(stalls);
+        QCOMPARE(resets.count(), 1);
+        QCOMPARE(model.rowCount(), 3);
+        model.setStalls({});
+        QCOMPARE(model.rowCount(), 0);
+    }
+
+    void eventsModel()
+    {
+        EventsModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QList<EngineEvent> events{
+            {kEnd - 1000, QStringLiteral("reset"), QStringLiteral("operator"),
+             QStringLiteral("Statistics reset by operator"), 0},
+            {kEnd, QStringLiteral("stall"), QStringLiteral("gui"), QStringLiteral("Stalled"), 250}};
+        model.setEvents(events);
+        QCOMPARE(model.rowCount(), 2);
+        QCOMPARE(model.data(model.index(0, EventsModel::KindColumn)).toString(), QStringLiteral("stall"));
+        QCOMPARE(model.data(model.index(0, EventsModel::MessageColumn)).toString(),
+                 QStringLiteral("Stalled (250 ms)"));
+        QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+        model.setEvents(events);
+        QCOMPARE(resets.count(), 0);
+        events.removeFirst();
+        model.setEvents(events);
+        QCOMPARE(resets.count(), 1);
+        QCOMPARE(model.rowCount(), 1);
+    }
+};
+
+QTEST_MAIN(TestCharts)
+#include "tst_charts.moc"

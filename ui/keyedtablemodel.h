@@ -1,0 +1,47 @@
+#pragma once
+
+#include <QAbstractTableModel>
+#include <QStringList>
+
+QT_BEGIN_NAMESPACE
+class QAbstractItemView;
+class QSortFilterProxyModel;
+QT_END_NAMESPACE
+
+namespace vega::ui {
+
+/// Sorts a keyed table again by its sort column unless the pointer is over its rows: the
+/// order follows the numbers, but a row the operator points at does not move away.
+void resortUnlessHovered(QAbstractItemView *view, QSortFilterProxyModel *proxy);
+
+/**
+ * Base of tables whose rows are identified by a key (a host, a request key) and keep their
+ * place across updates, so they do not jump under the cursor: a row whose key goes away is
+ * removed, a new key is appended at the end, every other row stays where it is. Sorting is
+ * left to the view, on the operator's request.
+ */
+class KeyedTableModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    explicit KeyedTableModel(QObject *parent = nullptr);
+    ~KeyedTableModel() override;
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    /// -1 when the key has no row.
+    int rowOfKey(const QString &key) const { return int(m_keys.indexOf(key)); }
+    QString keyAt(int row) const { return m_keys.value(row); }
+    QStringList keys() const { return m_keys; }
+
+protected:
+    /// Brings the rows in line with `keys`: removes the rows of keys not in it and appends
+    /// the new keys in the order given. Call it before storing the new values, then
+    /// notifyRowsChanged() for the rows whose values changed.
+    void syncKeys(const QStringList &keys);
+    /// dataChanged over every column of each row in `rows` (ascending), one signal per run.
+    void notifyRowsChanged(const QList<int> &rows);
+
+private:
+    QStringList m_keys;
+};
+
+} // namespace vega::ui

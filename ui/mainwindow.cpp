@@ -1,0 +1,324 @@
+#include "mainwindow.h"
+
+#include "breakerspage.h"
+#include "connectionspage.h"
+#include "consolestatusbar.h"
+#include "engine.h"
+#include "eventlooppage.h"
+#include "overviewpage.h"
+#include "requestspage.h"
+#include "stalenesswatch.h"
+#include "systempage.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSettings>
+#include <QStackedWidget>
+#include <QStandardPaths>
+#include <QStyle>
+#include <QToolBar>
+
+namespace vega::ui {
+
+namespace {
+const QString kGeometryKey = QStringLiteral("mainWindow/geometry");
+const QString kStateKey = QStringLiteral("mainWindow/state");
+const QString kPageKey = QStringLiteral("mainWindow/page");
+
+bool askConfirmation(QWidget *parent, const QString &title, const QString &text)
+{
+    QMessageBox box(QMessageBox::Question, title, text, QMessageBox::Cancel, parent);
+    QPushButton *confirm = box.addButton(title, QMessageBox::AcceptRole);
+    box.setDefaultButton(QMessageBox::Cancel);
+    box.exec();
+    return box.clickedButton() == confirm;
+}
+
+QString askSaveFile(QWidget *parent, const QString &title, const QString &suggestedPath)
+{
+    return QFileDialog::getSaveFileName(parent, title, suggestedPath,
+                                        MainWindow::tr("JSON report (*.json);;All files (*)"));
+}
+} // namespace
+
+MainWindow::MainWindow(Engine *engine, QWidget *parent)
+    : QMainWindow(parent), m_engine(engine), m_confirm(askConfirmation), m_chooseSaveFile(askSaveFile)
+{
+    Q_ASSERT(engine);
+    setWindowTitle(tr("Vega Console"));
+    setWindowIcon(QIcon(QStringLiteral(":/vega/vega.svg")));
+
+    m_navigation = new QListWidget(this);
+    m_navigation->setObjectName(QStringLiteral("pageNavigation"));
+    m_navigation->setFixedWidth(160);
+    m_navigation->setFrameShape(QFrame::NoFrame);
+    m_navigation->setStyleSheet(QStringLiteral(
+        "QListWidget { background: palette(window); font-size: 11pt; outline: 0; }"
+        "QListWidget::item { padding: 8px 10px; border-radius: 4px; margin: 1px 4px; }"
+        "QListWidget::item:selected { background: palette(highlight); color: palette(highlighted-text); }"));
+    m_stack = new QStackedWidget(this);
+
+    const int intervalMs = engine->config().metrics.snapshotIntervalMs;
+    m_overview = new OverviewPage(engine, m_stack);
+    m_eventLoop = new EventLoopPage(engine, m_stack);
+    m_system = new SystemPage(engine, m_stack);
+    m_requests = new RequestsPage(engine, m_stack);
+    m_connections = new ConnectionsPage(engine, m_stack);
+    m_breakers = new BreakersPage(engine, m_stack);
+    // The page asks through the window's confirmation, so one replacement covers every action.
+    m_breakers->setConfirmFunction([this](QWidget *parent, const QString &title, const QString &text) {
+        return m_confirm(parent, title, text);
+    });
+    m_statusBar = new ConsoleStatusBar(intervalMs, this);
+    m_staleness = new StalenessWatch(intervalMs, 3, this);
+
+    createActions();
+    addPage(m_overview, tr("Overview"), tr("Health of every diagnostics category"));
+    addPage(m_eventLoop, tr("Event loop"), tr("Lag and stalls of the GUI event loop"));
+    addPage(m_system, tr("System"), tr("Every diagnostics reading, CPU and memory"));
+    addPage(m_requests, tr("Requests"), tr("HTTP requests: rates, coalescing, cache hits, latency"));
+    addPage(m_connections, tr("Connections"), tr("Connection pools: reuse, connect time, occupancy"));
+    addPage(m_breakers, tr("Breakers"), tr("Circuit breakers: error rate, volume, transitions, actions"));
+    createMenus();
+    createToolBar();
+
+    auto *central = new QWidget(this);
+    auto *layout = new QHBoxLayout(central);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addWidget(m_navigation);
+    layout->addWidget(m_stack, 1);
+    setCentralWidget(central);
+    setStatusBar(m_statusBar);
+    m_demoBadge = new QLabel(tr("Demo workload"), this);
+    m_demoBadge->setObjectName(QStringLiteral("demoBadge"));
+    m_demoBadge->setStyleSheet(QStringLiteral(
+        "background-color: #1d4ed8; color: white; border-radius: 4px; padding: 2px 8px; font-weight: 600;"));
+    m_demoBadge->setToolTip(
+        tr("The engine runs its built-in demo: generated traffic against a local backend. "
+           "Start with a configuration to monitor your own integrations."));
+    m_demoBadge->hide();
+    m_statusBar->insertPermanentWidget(0, m_demoBadge);
+
+    for (SnapshotPage *page :
+         {static_cast<SnapshotPage *>(m_overview), static_cast<SnapshotPage *>(m_eventLoop),
+          static_cast<SnapshotPage *>(m_system), static_cast<SnapshotPage *>(m_requests),
+          static_cast<SnapshotPage *>(m_connections), static_cast<SnapshotPage *>(m_breakers)})
+        connect(engine, &Engine::snapshotAvailable, page, &SnapshotPage::setSnapshot);
+    connect(engine, &Engine::snapshotAvailable, this, &MainWindow::updateDemoIndicator);
+    connect(m_breakers, &BreakersPage::breakerCommanded, m_statusBar,
+            [this](const QString &description) { m_statusBar->showMessage(description, 5000); });
+    connect(m_breakers, &BreakersPage::breakerCommandFailed, m_statusBar,
+            [this](const QString &error) { m_statusBar->showMessage(error, 8000); });
+    connect(engine, &Engine::snapshotAvailable, m_statusBar, &ConsoleStatusBar::setSnapshot);
+    connect(engine, &Engine::snapshotAvailable, m_staleness, &StalenessWatch::snapshotArrived);
+    connect(m_staleness, &StalenessWatch::staleChanged, m_statusBar, &ConsoleStatusBar::setStale);
+    connect(m_staleness, &StalenessWatch::staleChanged, m_overview, &OverviewPage::setStale);
+    connect(m_navigation, &QListWidget::currentRowChanged, this, &MainWindow::onNavigationRowChanged);
+
+    m_statusBar->setSnapshot(engine->latest());
+    updateDemoIndicator(engine->latest());
+    restoreSettings();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createActions()
+{
+    m_exportAction =
+        new QAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("&Export report…"), this);
+    m_exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    m_exportAction->setToolTip(tr("Save a diagnostic report of the latest snapshot (Ctrl+E)"));
+    connect(m_exportAction, &QAction::triggered, this, &MainWindow::exportReport);
+
+    m_quitAction = new QAction(tr("&Quit"), this);
+    m_quitAction->setShortcut(QKeySequence::Quit);
+    m_quitAction->setMenuRole(QAction::QuitRole);
+    connect(m_quitAction, &QAction::triggered, this, &QWidget::close);
+
+    m_resetAction = new QAction(style()->standardIcon(QStyle::SP_BrowserReload), tr("&Reset stats…"), this);
+    m_resetAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+    m_resetAction->setToolTip(tr("Start the shown counters, histograms and charts again (Ctrl+Shift+R)"));
+    connect(m_resetAction, &QAction::triggered, this, &MainWindow::resetStats);
+
+    m_aboutAction = new QAction(tr("&About Vega Console"), this);
+    m_aboutAction->setMenuRole(QAction::AboutRole);
+    connect(m_aboutAction, &QAction::triggered, this, &MainWindow::showAbout);
+
+    m_pageActions = new QActionGroup(this);
+    m_pageActions->setExclusive(true);
+}
+
+void MainWindow::addPage(SnapshotPage *page, const QString &title, const QString &toolTip)
+{
+    const int index = m_stack->addWidget(page);
+    auto *item = new QListWidgetItem(title, m_navigation);
+    item->setToolTip(toolTip);
+
+    auto *action = new QAction(title, m_pageActions);
+    action->setCheckable(true);
+    action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + index)));
+    action->setToolTip(toolTip);
+    connect(action, &QAction::triggered, this, [this, index] { setCurrentPage(index); });
+}
+
+void MainWindow::createMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(m_exportAction);
+    file->addSeparator();
+    file->addAction(m_quitAction);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    view->addActions(m_pageActions->actions());
+
+    QMenu *actions = menuBar()->addMenu(tr("&Actions"));
+    actions->addAction(m_resetAction);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(m_aboutAction);
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+}
+
+void MainWindow::createToolBar()
+{
+    QToolBar *bar = addToolBar(tr("Main"));
+    bar->setObjectName(QStringLiteral("mainToolBar"));
+    bar->setMovable(false);
+    bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    bar->addAction(m_exportAction);
+    bar->addAction(m_resetAction);
+}
+
+int MainWindow::currentPage() const
+{
+    return m_stack->currentIndex();
+}
+
+QAction *MainWindow::pageAction(int page) const
+{
+    const QList<QAction *> actions = m_pageActions->actions();
+    return page >= 0 && page < actions.size() ? actions.at(page) : nullptr;
+}
+
+bool MainWindow::isStale() const
+{
+    return m_staleness->isStale();
+}
+
+bool MainWindow::isDemoShown() const
+{
+    return !m_demoBadge->isHidden();
+}
+
+void MainWindow::updateDemoIndicator(const SnapshotPtr &snapshot)
+{
+    const bool demo = snapshot && snapshot->info.demo;
+    if (demo == isDemoShown())
+        return;
+    m_demoBadge->setVisible(demo);
+    setWindowTitle(demo ? tr("Vega Console — Demo workload") : tr("Vega Console"));
+}
+
+void MainWindow::setConfirmFunction(ConfirmFunction confirm)
+{
+    m_confirm = confirm ? std::move(confirm) : ConfirmFunction(askConfirmation);
+}
+
+void MainWindow::setSaveFileFunction(SaveFileFunction chooser)
+{
+    m_chooseSaveFile = chooser ? std::move(chooser) : SaveFileFunction(askSaveFile);
+}
+
+void MainWindow::setCurrentPage(int page)
+{
+    if (page < 0 || page >= m_stack->count())
+        return;
+    m_navigation->setCurrentRow(page);
+}
+
+void MainWindow::onNavigationRowChanged(int row)
+{
+    if (row < 0 || row >= m_stack->count())
+        return;
+    m_stack->setCurrentIndex(row);
+    if (QAction *action = pageAction(row))
+        action->setChecked(true);
+    QSettings().setValue(kPageKey, row);
+    Q_EMIT currentPageChanged(row);
+}
+
+void MainWindow::resetStats()
+{
+    const QString text =
+        tr("Reset the shown statistics?\n\nCounters, latency histograms and charts start again from "
+           "zero. Exported totals are not affected.");
+    if (!m_confirm(this, tr("Reset stats"), text))
+        return;
+    m_engine->resetStats(QStringLiteral("operator"));
+    m_statusBar->showMessage(tr("Statistics reset"), 5000);
+}
+
+void MainWindow::exportReport()
+{
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+    const QString name = QStringLiteral("vega-report-") +
+                         QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")) +
+                         QStringLiteral(".json");
+    QString path = m_chooseSaveFile(this, tr("Export report"), QDir(dir).filePath(name));
+    if (path.isEmpty())
+        return;
+    // The report format follows the extension; a bare name gets the default one.
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".json");
+    Q_EMIT exportReportRequested(path);
+}
+
+void MainWindow::showAbout()
+{
+    const SnapshotPtr snapshot = m_engine->latest();
+    const QString version = snapshot ? snapshot->info.version : QString();
+    QMessageBox::about(
+        this, tr("About Vega Console"),
+        tr("<h3>Vega Console %1</h3><p>Monitors the engine's event loop, the process and the "
+           "system.</p><p>Built with Qt %2, running on Qt %3.</p>")
+            .arg(version.toHtmlEscaped(), QStringLiteral(QT_VERSION_STR), QString::fromLatin1(qVersion())));
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    saveSettings();
+    QMainWindow::closeEvent(event);
+}
+
+void MainWindow::restoreSettings()
+{
+    const QSettings settings;
+    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray()))
+        resize(1280, 820);
+    restoreState(settings.value(kStateKey).toByteArray());
+    const int page = settings.value(kPageKey, int(OverviewPageIndex)).toInt();
+    setCurrentPage(page >= 0 && page < m_stack->count() ? page : int(OverviewPageIndex));
+}
+
+void MainWindow::saveSettings() const
+{
+    QSettings settings;
+    settings.setValue(kGeometryKey, saveGeometry());
+    settings.setValue(kStateKey, saveState());
+    settings.setValue(kPageKey, currentPage());
+}
+
+} // namespace vega::ui

@@ -1,0 +1,129 @@
+#pragma once
+
+#include "snapshot.h"
+
+#include <QMainWindow>
+
+#include <functional>
+
+QT_BEGIN_NAMESPACE
+class QAction;
+class QActionGroup;
+class QLabel;
+class QListWidget;
+class QStackedWidget;
+QT_END_NAMESPACE
+
+namespace vega {
+class Engine;
+}
+
+namespace vega::ui {
+
+class BreakersPage;
+class ConnectionsPage;
+class ConsoleStatusBar;
+class EventLoopPage;
+class OverviewPage;
+class RequestsPage;
+class SnapshotPage;
+class StalenessWatch;
+class SystemPage;
+
+/**
+ * The console's window. It only assembles: a page list on the left, the pages in a stack,
+ * menus, a toolbar and the status bar, and wires the engine's snapshots to them. Writing
+ * reports belongs to the application (exportReportRequested); resetting to the engine.
+ */
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    enum Page {
+        OverviewPageIndex,
+        EventLoopPageIndex,
+        SystemPageIndex,
+        RequestsPageIndex,
+        ConnectionsPageIndex,
+        BreakersPageIndex,
+        PageCount
+    };
+
+    /// Asks the operator to confirm; true to go ahead. Replaceable so tests need no modal dialog.
+    using ConfirmFunction = std::function<bool(QWidget *parent, const QString &title, const QString &text)>;
+    /// Asks for a file to save to; empty when cancelled.
+    using SaveFileFunction =
+        std::function<QString(QWidget *parent, const QString &title, const QString &suggestedPath)>;
+
+    explicit MainWindow(Engine *engine, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    int currentPage() const;
+    OverviewPage *overviewPage() const { return m_overview; }
+    EventLoopPage *eventLoopPage() const { return m_eventLoop; }
+    SystemPage *systemPage() const { return m_system; }
+    RequestsPage *requestsPage() const { return m_requests; }
+    ConnectionsPage *connectionsPage() const { return m_connections; }
+    BreakersPage *breakersPage() const { return m_breakers; }
+    ConsoleStatusBar *consoleStatusBar() const { return m_statusBar; }
+    bool isStale() const;
+    /// Whether the "Demo workload" badge is shown (the engine runs its built-in demo).
+    bool isDemoShown() const;
+
+    QAction *exportReportAction() const { return m_exportAction; }
+    QAction *resetStatsAction() const { return m_resetAction; }
+    QAction *quitAction() const { return m_quitAction; }
+    QAction *pageAction(int page) const;
+
+    void setConfirmFunction(ConfirmFunction confirm);
+    void setSaveFileFunction(SaveFileFunction chooser);
+
+public Q_SLOTS:
+    void setCurrentPage(int page);
+    /// Asks for confirmation, then resets the engine's shown statistics.
+    void resetStats();
+    /// Asks for a file, then emits exportReportRequested.
+    void exportReport();
+    void showAbout();
+
+Q_SIGNALS:
+    void currentPageChanged(int page);
+    /// The operator chose `path` for a report of the latest snapshot.
+    void exportReportRequested(const QString &path);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void createActions();
+    void createMenus();
+    void createToolBar();
+    void addPage(SnapshotPage *page, const QString &title, const QString &toolTip);
+    void onNavigationRowChanged(int row);
+    void updateDemoIndicator(const vega::SnapshotPtr &snapshot);
+    void restoreSettings();
+    void saveSettings() const;
+
+    Engine *m_engine;
+    ConfirmFunction m_confirm;
+    SaveFileFunction m_chooseSaveFile;
+
+    QListWidget *m_navigation = nullptr;
+    QStackedWidget *m_stack = nullptr;
+    OverviewPage *m_overview = nullptr;
+    EventLoopPage *m_eventLoop = nullptr;
+    SystemPage *m_system = nullptr;
+    RequestsPage *m_requests = nullptr;
+    ConnectionsPage *m_connections = nullptr;
+    BreakersPage *m_breakers = nullptr;
+    QLabel *m_demoBadge = nullptr;
+    ConsoleStatusBar *m_statusBar = nullptr;
+    StalenessWatch *m_staleness = nullptr;
+
+    QAction *m_exportAction = nullptr;
+    QAction *m_quitAction = nullptr;
+    QAction *m_resetAction = nullptr;
+    QAction *m_aboutAction = nullptr;
+    QActionGroup *m_pageActions = nullptr;
+};
+
+} // namespace vega::ui

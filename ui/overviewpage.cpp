@@ -1,0 +1,240 @@
+#include "overviewpage.h"
+
+#include "engine.h"
+#include "eventsmodel.h"
+#include "format.h"
+#include "healthstyle.h"
+#include "healthtile.h"
+
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QTreeView>
+#include <QVBoxLayout>
+
+namespace vega::ui {
+
+namespace {
+
+struct TileSpec {
+    QString id;
+    QString title;
+    QString primaryKey;
+    QStringList detailKeys;
+};
+
+QList<TileSpec> tileSpecs()
+{
+    auto s = [](const char *text) { return QString::fromLatin1(text); };
+    return {
+        {s("cpu"), OverviewPage::tr("CPU"), s("process_cpu_percent"), {s("system_cpu_percent"), s("cores")}},
+        {s("memory"), OverviewPage::tr("Memory"), s("process_rss_bytes"), {s("memory_available_percent")}},
+        {s("disk"), OverviewPage::tr("Disk"), s("disk_free_percent"), {s("disk_available_bytes")}},
+        {s("network"), OverviewPage::tr("Network"), QString(), {s("interfaces")}},
+        {s("process"), OverviewPage::tr("Process"), s("fd_usage_percent"), {s("open_fds"), s("threads")}},
+        {s("event_loop"),
+         OverviewPage::tr("Event loop"),
+         s("lag_p99_ms"),
+         {s("lag_p50_ms"), s("stalls_over_100ms")}},
+        {s("runtime"), OverviewPage::tr("Runtime"), s("qt_version"), {s("platform")}},
+        {s("load"), OverviewPage::tr("Load"), s("load_1m"), {s("load_per_core")}},
+    };
+}
+
+QString labelOf(const DiagnosticValue &value)
+{
+    return value.label.isEmpty() ? value.key : value.label;
+}
+
+/// Received and transmitted bytes per second summed over the interfaces other than
+/// loopback; empty when no interface has a rate yet.
+QString networkSummary(const DiagnosticCategory &category)
+{
+    static const QString rxPrefix = QStringLiteral("receive_bytes_per_second:");
+    static const QString txPrefix = QStringLiteral("transmit_bytes_per_second:");
+    double rx = 0;
+    double tx = 0;
+    bool any = false;
+    for (const DiagnosticValue &v : category.values) {
+        const bool isRx = v.key.startsWith(rxPrefix);
+        const bool isTx = v.key.startsWith(txPrefix);
+        if ((!isRx && !isTx) || !v.available || v.key.endsWith(QStringLiteral(":lo")))
+            continue;
+        any = true;
+        (isRx ? rx : tx) += v.number;
+    }
+    if (!any)
+        return {};
+    return QStringLiteral("↓ ") + formatValue(rx, Unit::BytesPerSecond) + QStringLiteral("  ↑ ") +
+           formatValue(tx, Unit::BytesPerSecond);
+}
+
+} // namespace
+
+OverviewPage::OverviewPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
+{
+    auto *title = new QLabel(tr("System health"), this);
+    QFont titleFont = title->font();
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.5);
+    titleFont.setBold(true);
+    title->setFont(titleFont);
+
+    m_overall = new QLabel(this);
+    m_overall->setObjectName(QStringLiteral("overallHealth"));
+    m_updated = new QLabel(this);
+    m_updated->setObjectName(QStringLiteral("updatedLabel"));
+    m_stale = new QLabel(tr("STALE"), this);
+    m_stale->setObjectName(QStringLiteral("staleBadge"));
+    m_stale->setStyleSheet(staleBadgeStyleSheet());
+    m_stale->setToolTip(tr("No snapshot arrived for more than three intervals: what is shown is old."));
+    m_stale->hide();
+
+    auto *headerRow = new QWidget(this);
+    auto *header = new QHBoxLayout(headerRow);
+    header->setContentsMargins(0, 0, 0, 0);
+    header->addWidget(title);
+    header->addSpacing(12);
+    header->addWidget(m_overall);
+    header->addStretch(1);
+    header->addWidget(m_stale);
+    header->addSpacing(8);
+    header->addWidget(m_updated);
+
+    auto *tiles = new QWidget(this);
+    auto *grid = new QGridLayout(tiles);
+    grid->setContentsMargins(0, 0, 0, 0);
+    grid->setSpacing(10);
+    const QList<TileSpec> specs = tileSpecs();
+    for (int i = 0; i < specs.size(); ++i) {
+        auto *tile = new HealthTile(specs.at(i).id, specs.at(i).title, this);
+        m_tiles.append(tile);
+        grid->addWidget(tile, i / 4, i % 4);
+    }
+
+    // What the colours mean.
+    auto *legendRow = new QWidget(this);
+    auto *legend = new QHBoxLayout(legendRow);
+    legend->setContentsMargins(0, 0, 0, 0);
+    legend->addWidget(new QLabel(tr("Colours:"), this));
+    for (Health h : {Health::Ok, Health::Warning, Health::Critical, Health::Unknown}) {
+        auto *chip = new QLabel(healthLabel(h), this);
+        chip->setStyleSheet(healthBadgeStyleSheet(h));
+        chip->setToolTip(healthDescription(h));
+        legend->addWidget(chip);
+        auto *meaning = new QLabel(healthDescription(h), this);
+        legend->addWidget(meaning);
+        legend->addSpacing(10);
+    }
+    legend->addStretch(1);
+
+    auto *eventsTitle = new QLabel(tr("Recent events"), this);
+    QFont sectionFont = eventsTitle->font();
+    sectionFont.setBold(true);
+    eventsTitle->setFont(sectionFont);
+    m_eventsModel = new EventsModel(this);
+    m_eventsView = new QTreeView(this);
+    m_eventsView->setModel(m_eventsModel);
+    m_eventsView->setRootIsDecorated(false);
+    m_eventsView->setUniformRowHeights(true);
+    m_eventsView->setAlternatingRowColors(true);
+    m_eventsView->setMinimumHeight(110);
+    m_eventsView->header()->setStretchLastSection(true);
+    m_eventsView->setColumnWidth(EventsModel::TimeColumn, 80);
+    m_eventsView->setColumnWidth(EventsModel::KindColumn, 80);
+    m_eventsView->setColumnWidth(EventsModel::SourceColumn, 110);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(12, 12, 12, 12);
+    layout->setSpacing(10);
+    layout->addWidget(headerRow);
+    layout->addWidget(tiles);
+    layout->addWidget(legendRow);
+    layout->addWidget(eventsTitle);
+    layout->addWidget(m_eventsView, 1);
+
+    if (engine)
+        setSnapshot(engine->latest());
+}
+
+OverviewPage::~OverviewPage() = default;
+
+QStringList OverviewPage::categoryIds()
+{
+    QStringList ids;
+    const QList<TileSpec> specs = tileSpecs();
+    for (const TileSpec &spec : specs)
+        ids.append(spec.id);
+    return ids;
+}
+
+HealthTile *OverviewPage::tile(const QString &categoryId) const
+{
+    for (HealthTile *t : m_tiles)
+        if (t->categoryId() == categoryId)
+            return t;
+    return nullptr;
+}
+
+QString OverviewPage::updatedText() const
+{
+    return m_updated->text();
+}
+
+bool OverviewPage::isStaleShown() const
+{
+    return !m_stale->isHidden();
+}
+
+void OverviewPage::setStale(bool stale)
+{
+    m_stale->setVisible(stale);
+}
+
+void OverviewPage::applySnapshot(const Snapshot &snapshot)
+{
+    const qint64 wallMs = snapshot.metrics ? snapshot.metrics->wallMs : snapshot.diagnostics.wallMs;
+    m_updated->setText(tr("Updated %1").arg(formatClockTime(wallMs)));
+    m_overall->setText(healthLabel(snapshot.diagnostics.overall));
+    m_overall->setStyleSheet(healthBadgeStyleSheet(snapshot.diagnostics.overall));
+    m_overall->setToolTip(tr("Worst of the categories"));
+    for (HealthTile *t : std::as_const(m_tiles))
+        updateTile(t, snapshot.diagnostics.category(t->categoryId()));
+    if (snapshot.metrics)
+        m_eventsModel->setEvents(snapshot.metrics->events);
+}
+
+void OverviewPage::updateTile(HealthTile *tile, const DiagnosticCategory *category)
+{
+    if (!category) {
+        tile->setContent(Health::Unknown, missingValueText(), QString(), QString(), tr("not reported"));
+        return;
+    }
+    TileSpec spec;
+    const QList<TileSpec> specs = tileSpecs();
+    for (const TileSpec &s : specs)
+        if (s.id == tile->categoryId())
+            spec = s;
+
+    QString value = missingValueText();
+    QString caption;
+    if (category->id == QLatin1String("network")) {
+        const QString summary = networkSummary(*category);
+        value = summary.isEmpty() ? missingValueText() : summary;
+        caption = tr("Receive / transmit (without loopback)");
+    } else if (const DiagnosticValue *primary = category->value(spec.primaryKey)) {
+        value = formatDiagnosticValue(*primary);
+        caption = labelOf(*primary);
+    } else if (!category->values.isEmpty()) {
+        value = formatDiagnosticValue(category->values.first());
+        caption = labelOf(category->values.first());
+    }
+
+    QStringList details;
+    for (const QString &key : std::as_const(spec.detailKeys))
+        if (const DiagnosticValue *v = category->value(key))
+            details.append(labelOf(*v) + QStringLiteral(": ") + formatDiagnosticValue(*v));
+    tile->setContent(category->health, value, caption, details.join(QStringLiteral(" · ")), category->reason);
+}
+
+} // namespace vega::ui

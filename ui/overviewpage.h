@@ -1,0 +1,55 @@
+#pragma once
+
+#include "snapshotpage.h"
+
+#include <QList>
+
+QT_BEGIN_NAMESPACE
+class QLabel;
+class QTreeView;
+QT_END_NAMESPACE
+
+namespace vega {
+class Engine;
+}
+
+namespace vega::ui {
+
+class EventsModel;
+class HealthTile;
+
+/// Health at a glance: one tile per diagnostics category, the last update time, a stale
+/// badge when snapshots stop, and the engine's recent events.
+class OverviewPage : public SnapshotPage {
+    Q_OBJECT
+public:
+    explicit OverviewPage(Engine *engine, QWidget *parent = nullptr);
+    ~OverviewPage() override;
+
+    /// The eight category ids, in display order.
+    static QStringList categoryIds();
+
+    int tileCount() const { return int(m_tiles.size()); }
+    HealthTile *tile(const QString &categoryId) const;
+    QString updatedText() const;
+    bool isStaleShown() const;
+    EventsModel *eventsModel() const { return m_eventsModel; }
+
+public Q_SLOTS:
+    void setStale(bool stale);
+
+protected:
+    void applySnapshot(const Snapshot &snapshot) override;
+
+private:
+    void updateTile(HealthTile *tile, const DiagnosticCategory *category);
+
+    QList<HealthTile *> m_tiles;
+    QLabel *m_overall = nullptr;
+    QLabel *m_updated = nullptr;
+    QLabel *m_stale = nullptr;
+    EventsModel *m_eventsModel = nullptr;
+    QTreeView *m_eventsView = nullptr;
+};
+
+} // namespace vega::ui

@@ -1,0 +1,41 @@
+#pragma once
+
+#include "snapshot.h"
+
+#include <QWidget>
+
+namespace vega::ui {
+
+/**
+ * Base of the console's pages. Every snapshot is kept, but a page only redraws while it is
+ * on screen; a hidden page applies the newest snapshot when it is shown again.
+ */
+class SnapshotPage : public QWidget {
+    Q_OBJECT
+public:
+    explicit SnapshotPage(QWidget *parent = nullptr);
+    ~SnapshotPage() override;
+
+    /// The newest snapshot received (may be newer than what is drawn).
+    SnapshotPtr snapshot() const { return m_latest; }
+    /// How many snapshots were drawn; hidden pages do not draw.
+    int appliedCount() const { return m_appliedCount; }
+
+public Q_SLOTS:
+    void setSnapshot(const vega::SnapshotPtr &snapshot);
+
+protected:
+    /// Draws `snapshot`; only called while the page is on screen.
+    virtual void applySnapshot(const Snapshot &snapshot) = 0;
+    void showEvent(QShowEvent *event) override;
+
+private:
+    bool isOnScreen() const;
+    void applyPending();
+
+    SnapshotPtr m_latest;
+    bool m_pending = false;
+    int m_appliedCount = 0;
+};
+
+} // namespace vega::ui
