@@ -18,7 +18,7 @@ namespace vega {
 
 namespace {
 
-enum class Kind { Integer, Number, Boolean };
+enum class Kind { Integer, Number, Boolean, String };
 
 struct Leaf {
     QString path;
@@ -30,6 +30,10 @@ struct Leaf {
     std::function<double(const EngineConfig &)> get;
     // Leaves under a "*" segment (http.hosts.*.x) set a per-key HttpPolicy instead.
     std::function<void(HttpPolicy &, double)> policySet;
+    // String keys: value setter/getter and a check returning an error message or "".
+    std::function<void(EngineConfig &, const QString &)> setString = {};
+    std::function<QString(const EngineConfig &)> getString = {};
+    std::function<QString(const QString &)> checkString = {};
 };
 
 struct PolicyLeaf {
@@ -135,11 +139,37 @@ struct ThresholdPair {
 #define VEGA_NUM(path, member, lo, hi, desc)                                                                  \
     Leaf{QStringLiteral(path), Kind::Number, lo, hi, QStringLiteral(desc),                                    \
          [](EngineConfig &c, double v) { c.member = v; }, [](const EngineConfig &c) { return c.member; }, {}}
+#define VEGA_BOOL(path, member, desc)                                                                          \
+    Leaf{QStringLiteral(path), Kind::Boolean, 0, 1, QStringLiteral(desc),                                     \
+         [](EngineConfig &c, double v) { c.member = v != 0; },                                                \
+         [](const EngineConfig &c) { return c.member ? 1.0 : 0.0; }, {}}
+#define VEGA_STRING(path, member, check, desc)                                                                \
+    Leaf{QStringLiteral(path), Kind::String, 0, 0, QStringLiteral(desc), [](EngineConfig &, double) {},       \
+         [](const EngineConfig &) { return 0.0; }, {},                                                        \
+         [](EngineConfig &c, const QString &v) { c.member = v; },                                             \
+         [](const EngineConfig &c) { return c.member; }, check}
 #define VEGA_THRESHOLD(name, member, lo, hi, what)                                                            \
     VEGA_NUM("diagnostics.thresholds." name ".warning", diagnostics.member.warning, lo, hi,                   \
              "Warning level of " what "."),                                                                   \
         VEGA_NUM("diagnostics.thresholds." name ".critical", diagnostics.member.critical, lo, hi,             \
                  "Critical level of " what ".")
+
+QString checkStorageUrl(const QString &url)
+{
+    if (url.isEmpty() || url.startsWith(QLatin1String("sqlite:")) || url.startsWith(QLatin1String("postgresql://")) ||
+        url.startsWith(QLatin1String("postgres://")))
+        return url.contains(QLatin1Char(':')) && QUrl(url).password().size() > 0
+                   ? QStringLiteral("a password must not be written in the URL; put it in the variable named by "
+                                    "storage.password_env")
+                   : QString();
+    return QStringLiteral("expected an empty string, sqlite:<path> or postgresql://user@host:port/db");
+}
+
+QString checkEnvName(const QString &name)
+{
+    static const QRegularExpression pattern(QStringLiteral("^[A-Za-z_][A-Za-z0-9_]*$"));
+    return pattern.match(name).hasMatch() ? QString() : QStringLiteral("not an environment variable name");
+}
 
 const QList<Leaf> &leaves()
 {
@@ -170,6 +200,24 @@ const QList<Leaf> &leaves()
                  "How often the console redraws the visible page."),
         VEGA_INT("ui.default_window_seconds", ui.defaultWindowSeconds, 60, 86400,
                  "Time window charts open with (60, 300, 900 or 3600)."),
+        VEGA_BOOL("storage.enabled", storage.enabled,
+                  "Keep metric history and the event journal in a database."),
+        VEGA_STRING("storage.url", storage.url, checkStorageUrl,
+                    "Empty: SQLite at <data-dir>/vega.db; sqlite:<path>; or postgresql://user@host:port/db."),
+        VEGA_STRING("storage.password_env", storage.passwordEnv, checkEnvName,
+                    "Environment variable holding the PostgreSQL password (never written anywhere)."),
+        VEGA_INT("storage.batch_size", storage.batchSize, 1, 100000, "Rows written per transaction."),
+        VEGA_INT("storage.flush_interval_ms", storage.flushIntervalMs, 10, 600000,
+                 "A partial batch waits at most this long."),
+        VEGA_INT("storage.queue_capacity", storage.queueCapacity, 100, 100000000,
+                 "Rows queued before the oldest metric samples are dropped (journal events never are)."),
+        VEGA_INT("storage.raw_retention_hours", storage.rawRetentionHours, 1, 8760, "How long 1 s points are kept."),
+        VEGA_INT("storage.minute_retention_days", storage.minuteRetentionDays, 1, 3650,
+                 "How long 1-minute rollups are kept."),
+        VEGA_INT("storage.journal_retention_days", storage.journalRetentionDays, 1, 3650,
+                 "How long journal events are kept."),
+        VEGA_INT("storage.slow_query_ms", storage.slowQueryMs, 0, 3600000,
+                 "Queries at least this slow go to the SQL profiler's slow-query log."),
         VEGA_INT("headless.default_duration_seconds", headless.defaultDurationSeconds, 0, 31536000,
                  "Headless run time when --duration is not given; 0 runs until SIGINT/SIGTERM."),
     };
@@ -196,6 +244,8 @@ const QList<Leaf> &leaves()
 
 #undef VEGA_INT
 #undef VEGA_NUM
+#undef VEGA_BOOL
+#undef VEGA_STRING
 #undef VEGA_THRESHOLD
 
 const QList<ThresholdPair> &thresholdPairs()
@@ -386,6 +436,23 @@ private:
 
     void checkLeaf(const Leaf &leaf, const JsonNode &value, const QString &path, const QString &wildcard)
     {
+        if (leaf.kind == Kind::String) {
+            if (value.type != JsonNode::Type::String) {
+                add(Severity::Error, path, value.line, value.column, value.raw,
+                    QStringLiteral("expected a string but found %1").arg(value.typeName()));
+                return;
+            }
+            const QString problem = leaf.checkString ? leaf.checkString(value.string) : QString();
+            if (!problem.isEmpty()) {
+                // Never echo a value that may hold a secret.
+                add(Severity::Error, path, value.line, value.column,
+                    problem.contains(QLatin1String("password")) ? QString() : value.raw, problem);
+                return;
+            }
+            leaf.setString(m_result->config, value.string);
+            m_positions.insert(path, {value.line, value.column});
+            return;
+        }
         if (leaf.kind == Kind::Boolean) {
             if (value.type != JsonNode::Type::Bool) {
                 add(Severity::Error, path, value.line, value.column, value.raw,
@@ -590,12 +657,16 @@ QList<ConfigKeyInfo> ConfigLoader::schema()
             continue; // http.hosts.<host>.* mirrors http.defaults.*; documented once
         ConfigKeyInfo info;
         info.path = leaf.path;
-        info.type = leaf.kind == Kind::Integer ? QStringLiteral("integer")
+        info.type = leaf.kind == Kind::Integer  ? QStringLiteral("integer")
                     : leaf.kind == Kind::Number ? QStringLiteral("number")
+                    : leaf.kind == Kind::String ? QStringLiteral("string")
                                                 : QStringLiteral("boolean");
-        info.defaultValue = leaf.kind == Kind::Boolean ? (leaf.get(defaults) != 0 ? QStringLiteral("true") : QStringLiteral("false"))
-                                                       : formatNumber(leaf.get(defaults));
-        info.range = leaf.kind == Kind::Boolean ? QStringLiteral("true or false")
+        info.defaultValue = leaf.kind == Kind::Boolean
+                                ? (leaf.get(defaults) != 0 ? QStringLiteral("true") : QStringLiteral("false"))
+                            : leaf.kind == Kind::String ? QLatin1Char('"') + leaf.getString(defaults) + QLatin1Char('"')
+                                                        : formatNumber(leaf.get(defaults));
+        info.range = leaf.kind == Kind::Boolean  ? QStringLiteral("true or false")
+                     : leaf.kind == Kind::String ? QStringLiteral("text")
                                                 : formatNumber(leaf.min) + QStringLiteral(" to ") + formatNumber(leaf.max);
         info.description = leaf.description;
         out.append(info);
@@ -612,6 +683,10 @@ QJsonObject ConfigLoader::toJson(const EngineConfig &config)
             continue; // per-host overrides are written below
         const QStringList parts = leaf.path.split(QLatin1Char('.'));
         std::function<void(QJsonObject &, int)> put = [&](QJsonObject &obj, int i) {
+            if (i == parts.size() - 1 && leaf.kind == Kind::String) {
+                obj.insert(parts.at(i), leaf.getString(config));
+                return;
+            }
             if (i == parts.size() - 1) {
                 const double v = leaf.get(config);
                 obj.insert(parts.at(i), leaf.kind == Kind::Integer   ? QJsonValue(qint64(v))

@@ -61,6 +61,20 @@ struct UiConfig {
     int defaultWindowSeconds = 300;
 };
 
+/// Where history and the journal are kept (see HistoryStoreOptions for the meaning).
+struct StorageConfig {
+    bool enabled = true;
+    QString url; // empty: SQLite at <data-dir>/vega.db; or sqlite:<path>; or postgresql://user@host:port/db
+    QString passwordEnv = QStringLiteral("VEGA_DB_PASSWORD");
+    int batchSize = 500;
+    int flushIntervalMs = 1000;
+    int queueCapacity = 100000;
+    int rawRetentionHours = 24;
+    int minuteRetentionDays = 30;
+    int journalRetentionDays = 30;
+    int slowQueryMs = 100;
+};
+
 struct HeadlessConfig {
     int defaultDurationSeconds = 0; // 0 = until SIGINT/SIGTERM
 };
@@ -73,6 +87,7 @@ struct EngineConfig {
     UiConfig ui;
     HeadlessConfig headless;
     HttpConfig http;
+    StorageConfig storage;
 };
 
 struct ConfigLoadResult {
@@ -85,7 +100,7 @@ struct ConfigLoadResult {
 /// One key of the schema, for docs and "did you mean" suggestions.
 struct ConfigKeyInfo {
     QString path; // dotted, e.g. "event_loop.interval_ms"
-    QString type; // "integer", "number", "boolean"
+    QString type; // "integer", "number", "boolean", "string"
     QString defaultValue;
     QString range;
     QString description;

@@ -2,7 +2,9 @@
 
 #include "demoworkload.h"
 #include "eventloopmonitor.h"
+#include "historystore.h"
 #include "httpclient.h"
+#include "sqlprofiler.h"
 #include "systemdiagnostics.h"
 #include "vega_version.h"
 
@@ -25,6 +27,22 @@ Engine::Engine(const EngineConfig &config, const EngineOptions &options, Clock *
     m_http = std::make_unique<HttpClient>(&m_registry, config.http, clock);
     if (options.demo)
         m_demo = std::make_unique<DemoWorkload>(m_http.get(), &m_registry);
+    SqlProfilerOptions profilerOptions;
+    profilerOptions.slowThresholdMs = config.storage.slowQueryMs;
+    m_sqlProfiler = std::make_unique<SqlProfiler>(&m_registry, profilerOptions, clock);
+    if (config.storage.enabled && !options.dataDir.isEmpty()) {
+        HistoryStoreOptions so;
+        so.url = config.storage.url;
+        so.dataDir = options.dataDir;
+        so.passwordEnv = config.storage.passwordEnv;
+        so.batchSize = config.storage.batchSize;
+        so.flushIntervalMs = config.storage.flushIntervalMs;
+        so.queueCapacity = config.storage.queueCapacity;
+        so.rawRetentionHours = config.storage.rawRetentionHours;
+        so.minuteRetentionDays = config.storage.minuteRetentionDays;
+        so.journalRetentionDays = config.storage.journalRetentionDays;
+        m_history = std::make_unique<HistoryStore>(so, &m_registry, m_sqlProfiler.get(), clock);
+    }
     m_publishTimer.setInterval(config.metrics.snapshotIntervalMs);
     connect(&m_publishTimer, &QTimer::timeout, this, &Engine::publishNow);
     publishNow();
@@ -33,12 +51,20 @@ Engine::Engine(const EngineConfig &config, const EngineOptions &options, Clock *
 Engine::~Engine()
 {
     stop();
+    // Last: the final snapshot's rows are flushed before the database closes.
+    if (m_history) {
+        m_history->recordSnapshot(m_latest->metrics);
+        m_history->stop();
+    }
 }
 
 void Engine::start()
 {
     m_loopMonitor->start();
     m_diagnostics->start();
+    // Storage runs for the engine's whole life (stop() may be a pause); it stops at destruction.
+    if (m_history && !m_history->isRunning())
+        m_history->start();
     if (m_demo)
         m_demo->start();
     m_publishTimer.start();
@@ -70,6 +96,8 @@ SnapshotPtr Engine::publishNow()
     snap->info.mode = m_options.mode;
     snap->info.effectiveConfig = m_effectiveConfig;
     m_latest = std::move(snap);
+    if (m_history && m_history->isRunning())
+        m_history->recordSnapshot(m_latest->metrics);
     Q_EMIT snapshotAvailable(m_latest);
     return m_latest;
 }

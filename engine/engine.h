@@ -13,6 +13,8 @@
 namespace vega {
 
 class DemoWorkload;
+class HistoryStore;
+class SqlProfiler;
 class EventLoopMonitor;
 class HttpClient;
 class SystemDiagnostics;
@@ -46,6 +48,11 @@ public:
     /// The engine's HTTP client: the one way the engine (and an embedding program) sends HTTP.
     HttpClient *http() const { return m_http.get(); }
     DemoWorkload *demo() const { return m_demo.get(); }
+    /// Every query the engine runs goes through it; embedders route theirs with one call.
+    SqlProfiler *sqlProfiler() const { return m_sqlProfiler.get(); }
+    /// Metric history and the event journal; null when storage is disabled or there is no
+    /// data directory.
+    HistoryStore *history() const { return m_history.get(); }
     const EngineConfig &config() const { return m_config; }
     const EngineOptions &options() const { return m_options; }
 
@@ -69,6 +76,8 @@ private:
     std::unique_ptr<SystemDiagnostics> m_diagnostics;
     std::unique_ptr<HttpClient> m_http;
     std::unique_ptr<DemoWorkload> m_demo;
+    std::unique_ptr<SqlProfiler> m_sqlProfiler;
+    std::unique_ptr<HistoryStore> m_history;
     QTimer m_publishTimer;
     SnapshotPtr m_latest;
     qint64 m_startedWallMs = 0;

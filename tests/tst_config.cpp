@@ -242,6 +242,25 @@ private Q_SLOTS:
         QVERIFY(r.findings.first().line > 0);
     }
 
+    void storageStrings()
+    {
+        auto r = ConfigLoader::loadText(R"({"storage": {"url": "sqlite:hist.db", "password_env": "MY_PW"}})",
+                                        QStringLiteral("s.json"));
+        QVERIFY(r.ok());
+        QCOMPARE(r.config.storage.url, QStringLiteral("sqlite:hist.db"));
+        QCOMPARE(r.config.storage.passwordEnv, QStringLiteral("MY_PW"));
+        r = ConfigLoader::loadText(R"({"storage": {"url": 5}})", QStringLiteral("s.json"));
+        QCOMPARE(r.findings.size(), 1);
+        QVERIFY(r.findings.first().message.contains(QStringLiteral("expected a string but found integer")));
+        r = ConfigLoader::loadText(R"({"storage": {"url": "mysql:x"}})", QStringLiteral("s.json"));
+        QCOMPARE(r.findings.first().path, QStringLiteral("$.storage.url"));
+        // A password in the URL is refused and never echoed back.
+        r = ConfigLoader::loadText("{\"storage\": {\"url\": \"postgresql://vega:hunter2@db/vega\"}}", QStringLiteral("s.json"));
+        QCOMPARE(r.findings.size(), 1);
+        QVERIFY(!r.findings.first().toString().contains(QStringLiteral("hunter2")));
+        QVERIFY(r.findings.first().message.contains(QStringLiteral("password")));
+    }
+
     void everyKeyIsDocumented()
     {
         QFile doc(QStringLiteral(VEGA_SOURCE_DIR "/docs/CONFIG.md"));
