@@ -52,30 +52,48 @@ QString hostKey(const QUrl &url)
 
 // An endpoint is a route, not one resource: ids in the path (numbers, UUIDs, long hex)
 // become "{id}" so one breaker covers /items/1 and /items/2.
-QString endpointTemplate(const QString &path)
+bool isIdSegment(QByteArrayView segment)
 {
-    if (path.isEmpty())
-        return QStringLiteral("/");
-    QStringList segments = path.split(QLatin1Char('/'));
-    for (QString &segment : segments) {
-        if (segment.isEmpty())
-            continue;
-        bool allDigits = true;
-        bool allHex = true;
-        for (const QChar c : segment) {
-            allDigits = allDigits && c.isDigit();
-            allHex = allHex && (c.isDigit() || (c.toLower() >= QLatin1Char('a') && c.toLower() <= QLatin1Char('f')) ||
-                                c == QLatin1Char('-'));
-        }
-        if (allDigits || (allHex && segment.size() >= 8))
-            segment = QStringLiteral("{id}");
+    bool allDigits = true;
+    bool allHex = true;
+    for (const char c : segment) {
+        const bool digit = c >= '0' && c <= '9';
+        allDigits = allDigits && digit;
+        allHex = allHex && (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '-');
     }
-    return segments.join(QLatin1Char('/'));
+    return !segment.isEmpty() && (allDigits || (allHex && segment.size() >= 8));
 }
 
-QString endpointName(const QString &host, const QByteArray &method, const QUrl &url)
+// "METHOD /items/{id}" from a request key ("METHOD scheme://authority/items/42?..."), in one
+// pass over bytes: it runs for every request.
+QByteArray routeOfKey(const QByteArray &key)
 {
-    return host + QLatin1Char(' ') + QString::fromLatin1(method) + QLatin1Char(' ') + endpointTemplate(url.path());
+    const qsizetype space = key.indexOf(' ');
+    qsizetype i = key.indexOf("://", space);
+    i = i < 0 ? space + 1 : i + 3;
+    while (i < key.size() && key.at(i) != '/' && key.at(i) != '?' && key.at(i) != '\n')
+        ++i;
+    QByteArray route;
+    route.reserve(key.size());
+    route.append(key.constData(), space + 1);
+    qsizetype start = i;
+    for (; i <= key.size(); ++i) {
+        const bool end = i == key.size() || key.at(i) == '?' || key.at(i) == '\n';
+        if (!end && key.at(i) != '/')
+            continue;
+        const QByteArrayView segment = QByteArrayView(key).sliced(start, i - start);
+        if (isIdSegment(segment))
+            route += "{id}";
+        else
+            route += segment;
+        if (end)
+            break;
+        route += '/';
+        start = i + 1;
+    }
+    if (route.size() == space + 1)
+        route += '/';
+    return route;
 }
 
 bool isCoalescableByDefault(const QByteArray &method)
@@ -151,6 +169,7 @@ struct HttpHost {
     std::unique_ptr<RateLimiter> limiter;
     std::unique_ptr<CircuitBreaker> breaker;
     QHash<QString, CircuitBreaker *> endpointBreakers; // owned by `endpointOwner`
+    QHash<QByteArray, CircuitBreaker *> routeBreakers; // "GET /items/{id}" -> endpoint breaker
     std::vector<std::unique_ptr<CircuitBreaker>> endpointOwner;
     std::unique_ptr<RetryPolicy> retry; // owns the host's retry budget
     int active = 0;                     // pool slots taken (requests on the wire)
@@ -278,9 +297,6 @@ public:
         QNetworkRequest req(m_request.url);
         for (const auto &h : std::as_const(m_request.headers))
             req.setRawHeader(h.first, h.second);
-        req.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
-        req.setAttribute(QNetworkRequest::ConnectionCacheExpiryTimeoutSecondsAttribute,
-                         std::max(1, host->policy.idleTimeoutMs / 1000));
         ++m_attempts;
         ++host->requests;
         ++m_client->m_totals.backendRequests;
@@ -302,7 +318,6 @@ public:
         m_attemptClipped = remaining < m_attemptTimeoutMs;
         armTimer(std::max<qint64>(1, std::min<qint64>(m_attemptTimeoutMs, remaining)));
         host->publishPool();
-        updateReuse();
     }
 
 protected:
@@ -402,13 +417,8 @@ private:
         m_timer.stop();
         m_phase = Phase::Idle;
         if (m_host->policy.breaker) {
-            if (!m_endpoint) {
-                CircuitBreakerOptions o = breakerOptions(m_host->policy);
-                const QString name = endpointName(m_host->name, m_request.method, m_request.url);
-                if (m_client->m_seed)
-                    o.seed = *m_client->m_seed + qHash(name, 0);
-                m_endpoint = m_host->endpointBreaker(name, o, m_client->m_registry, m_client->m_clock);
-            }
+            if (!m_endpoint)
+                m_endpoint = endpointBreaker();
             m_hostPermit = m_host->breaker->tryAcquire();
             if (!m_hostPermit.permitted) {
                 breakerRejected(m_host->name, m_hostPermit.remainingOpenMs);
@@ -432,6 +442,21 @@ private:
             m_host->publishPool();
             armTimer(std::max<qint64>(1, remainingMs()));
         }
+    }
+
+    CircuitBreaker *endpointBreaker()
+    {
+        const QByteArray route = routeOfKey(m_key);
+        if (CircuitBreaker *b = m_host->routeBreakers.value(route))
+            return b;
+        const QString name = m_host->name + QLatin1Char(' ') +
+                             QString::fromUtf8(QByteArray::fromPercentEncoding(route));
+        CircuitBreakerOptions o = breakerOptions(m_host->policy);
+        if (m_client->m_seed)
+            o.seed = *m_client->m_seed + qHash(name, 0);
+        CircuitBreaker *b = m_host->endpointBreaker(name, o, m_client->m_registry, m_client->m_clock);
+        m_host->routeBreakers.insert(route, b);
+        return b;
     }
 
     void breakerRejected(const QString &name, qint64 remainingOpenMs)
@@ -474,12 +499,13 @@ private:
         m_client->pumpPending(m_host);
     }
 
+    /// The reply still running, detached from this flight: the caller aborts it.
     QNetworkReply *takeReply()
     {
         QNetworkReply *reply = m_reply;
         m_reply = nullptr;
         if (reply) {
-            reply->disconnect(this);
+            reply->disconnect(this); // abort() emits finished()
             reply->deleteLater();
         }
         return reply;
@@ -488,7 +514,9 @@ private:
     void onReplyFinished()
     {
         m_timer.stop();
-        QNetworkReply *reply = takeReply();
+        QNetworkReply *reply = m_reply; // finished: it emits nothing more, no need to disconnect
+        m_reply = nullptr;
+        reply->deleteLater();
         const qint64 durationNs = m_client->m_clock->nowNs() - m_attemptStartNs;
         releaseSlot();
         updateReuse();
@@ -500,11 +528,18 @@ private:
         AttemptResult result = AttemptResult::response(status);
         if (error == QNetworkReply::NoError || (status > 0 && isHttpStatusError(error))) {
             r.status = status;
-            const auto &pairs = reply->rawHeaderPairs();
-            r.headers.reserve(pairs.size());
-            for (const auto &p : pairs)
-                r.headers.append(p);
+            r.headers = reply->rawHeaderPairs(); // shared, not copied
             r.body = reply->readAll();
+            if (isTruncated(r)) {
+                // Qt reports a connection reset after part of a Content-Length body as success.
+                HttpResponse broken;
+                broken.error = HttpError::Network;
+                broken.errorString = QStringLiteral("connection closed after %1 of %2 body bytes")
+                                         .arg(r.body.size())
+                                         .arg(QString::fromLatin1(r.header(QByteArrayLiteral("Content-Length"))));
+                r = std::move(broken);
+                result = AttemptResult::of(AttemptResult::Kind::ConnectionError);
+            }
         } else {
             // No response, or the status line arrived but the rest did not (reset mid-body).
             const bool timedOut = error == QNetworkReply::OperationCanceledError || error == QNetworkReply::TimeoutError;
@@ -519,6 +554,19 @@ private:
                 result = AttemptResult::of(AttemptResult::Kind::ConnectionError);
         }
         attemptDone(std::move(r), result, durationNs);
+    }
+
+    bool isTruncated(const HttpResponse &r) const
+    {
+        if (m_request.method == "HEAD" || r.status == 204 || r.status == 304 || r.status < 200)
+            return false;
+        // Qt inflates compressed bodies, so their size says nothing about Content-Length.
+        const QByteArray encoding = r.header(QByteArrayLiteral("Content-Encoding"));
+        if (!encoding.isEmpty() && encoding.compare("identity", Qt::CaseInsensitive) != 0)
+            return false;
+        bool valid = false;
+        const qint64 length = r.header(QByteArrayLiteral("Content-Length")).trimmed().toLongLong(&valid);
+        return valid && r.body.size() < length;
     }
 
     void onAttemptTimeout()
@@ -711,6 +759,13 @@ HttpCall::HttpCall(HttpClient *client, qint64 startNs) : QObject(client), m_clie
 
 HttpCall::~HttpCall()
 {
+    if (m_finished || m_client->m_destroying)
+        return;
+    // Deleted by its caller before the answer: a cancellation nobody hears about.
+    m_finished = true;
+    ++m_client->m_totals.failed;
+    if (m_host)
+        m_host->outcome(m_client->m_registry, int(HttpError::Cancelled))->inc();
     if (m_flight)
         m_flight->removeWaiter(this);
 }
@@ -782,6 +837,19 @@ HttpClient::~HttpClient()
 
 HttpClient::Host *HttpClient::hostFor(const QUrl &url)
 {
+    // Most traffic goes to one host: compare before building the "host:port" key.
+    const int port = url.port(url.scheme() == QLatin1String("https") ? 443 : 80);
+    if (m_lastHost && port == m_lastHostPort && url.host() == m_lastHostName)
+        return m_lastHost;
+    Host *host = createOrFindHost(url);
+    m_lastHost = host;
+    m_lastHostPort = port;
+    m_lastHostName = url.host();
+    return host;
+}
+
+HttpClient::Host *HttpClient::createOrFindHost(const QUrl &url)
+{
     const QString name = hostKey(url);
     const auto found = m_hosts.find(name);
     if (found != m_hosts.end())
@@ -792,6 +860,10 @@ HttpClient::Host *HttpClient::hostFor(const QUrl &url)
     h->policy = m_config.policyFor(url);
     h->nam = std::make_unique<QNetworkAccessManager>();
     h->nam->setAutoDeleteReplies(false);
+    // Manager-wide rather than per-request attributes: every attribute set on a request makes
+    // each of Qt's many attribute lookups for it slower. Idle connections are closed by
+    // cleanupIdle() after idleTimeoutMs.
+    h->nam->setRedirectPolicy(QNetworkRequest::ManualRedirectPolicy);
     const Labels labels{{QStringLiteral("host"), name}};
     RateLimiterOptions rl;
     rl.ratePerSecond = h->policy.ratePerSecond;

@@ -29,8 +29,8 @@ class ResponseCache;
 /// console) can tell a sick backend from the engine protecting it.
 enum class HttpError {
     None,
-    Network,          // connection refused/reset/closed, DNS, TLS...
-    Timeout,          // one attempt exceeded its transfer timeout
+    Network,          // connection refused/reset/closed (also mid-body), DNS, TLS...
+    Timeout,          // one attempt exceeded its attempt timeout
     DeadlineExceeded, // the deadline over all attempts passed
     CircuitOpen,      // rejected by an open breaker without touching the network
     RateLimited,      // the rate limiter's queue was full or its wait timed out
@@ -44,7 +44,8 @@ struct HttpRequest {
     QUrl url;
     HeaderList headers;
     QByteArray body;
-    /// Coalesce identical in-flight requests. Default: GET and HEAD only.
+    /// Coalesce identical in-flight requests. Default: GET and HEAD only. A caller that joins
+    /// a call in flight shares its attempts and deadline, and never receives its Set-Cookie.
     std::optional<bool> coalesce;
     /// Retry on failure. Default: idempotent methods only (POST/PATCH must opt in).
     std::optional<bool> retry;
@@ -52,7 +53,9 @@ struct HttpRequest {
     bool useCache = true;
     /// Headers besides Authorization and Cookie that change the response.
     QList<QByteArray> vary;
-    /// Per-request overrides of the host policy (milliseconds; <= 0 = policy).
+    /// Per-request overrides of the host policy (milliseconds; <= 0 = policy). The attempt
+    /// timeout bounds each attempt from send to the last body byte; the deadline bounds
+    /// everything from send(), queues and backoff included.
     int attemptTimeoutMs = 0;
     int deadlineMs = 0;
 };
@@ -172,7 +175,9 @@ enum class BreakerCommand { ForceOpen, ForceClosed, Reset };
  *
  * and every stage publishes its metrics to the registry (labels host=<host:port>).
  * Connection reuse is measured: a new TCP connection is counted when
- * QNetworkReply::socketStartedConnecting fires; a request without it reused one.
+ * QNetworkReply::socketStartedConnecting fires; a request without it reused one. Qt announces
+ * that once per reply, so when Qt itself silently resends a request on a fresh connection (the
+ * old one died before any response byte), that extra connection is not counted.
  *
  * The pool admits at most maxConnections requests per host to the wire (the rest wait in
  * order), so QNetworkAccessManager never opens more connections than that; Qt itself caps a
@@ -214,6 +219,7 @@ private:
     friend class HttpCall;
     using Host = detail::HttpHost;
     Host *hostFor(const QUrl &url);
+    Host *createOrFindHost(const QUrl &url);
     void unregisterFlight(HttpFlight *flight);
     void pumpPending(Host *host);
     void cleanupIdle();
@@ -232,6 +238,9 @@ private:
     QTimer m_cleanupTimer;
     int m_liveFlights = 0;
     bool m_destroying = false;
+    Host *m_lastHost = nullptr; // hostFor()'s one-entry cache
+    int m_lastHostPort = -1;
+    QString m_lastHostName;
 };
 
 } // namespace vega

@@ -63,6 +63,8 @@ QUrl LoadRunner::urlFor(const QString &urlTemplate, int key)
 
 void LoadRunner::start()
 {
+    if (m_elapsed.isValid())
+        return; // one run per runner
     m_before = m_client->totals();
     m_elapsed.start();
     const int initial = std::min(m_options.concurrency, m_options.requests);

@@ -66,3 +66,5 @@ private:
 };
 
 } // namespace vega
+
+Q_DECLARE_METATYPE(vega::LoadResult)

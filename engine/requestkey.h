@@ -14,20 +14,25 @@ using HeaderList = QList<QPair<QByteArray, QByteArray>>;
 const QList<QByteArray> &alwaysVaryingHeaders();
 
 /// The URL in canonical form: lower-case scheme and host, default port dropped, dot
-/// segments resolved, query items sorted by key (stable), fragment dropped.
+/// segments resolved (RFC 3986 5.2.4), empty path "/", query items sorted by key (stable:
+/// repeated keys keep their order), empty query, fragment and user info dropped.
 QUrl normalizeUrl(const QUrl &url);
+/// normalizeUrl() fully encoded, as it appears in keys (cheaper than a QUrl round trip).
+QByteArray normalizedUrlBytes(const QUrl &url);
 
 /**
  * The identity of a request for coalescing and caching:
  * "<METHOD> <normalised URL>" followed, when present, by a SHA-256 of the body and of the
- * varying headers (Authorization, Cookie and any `extraVary`). Secrets are hashed, never
- * kept in the key. Keys of one URL share the "<METHOD> <URL>" prefix, so invalidating by
- * prefix works.
+ * varying data (Authorization, Cookie, any `extraVary` header and the URL's user info).
+ * Credentials are hashed, never kept in the key. Keys of one URL share the "<METHOD> <URL>"
+ * prefix, so invalidating by prefix works. Query values do appear (they name the resource);
+ * displayKey() hides them.
  */
 QByteArray requestKey(const QByteArray &method, const QUrl &url, const QByteArray &body, const HeaderList &headers,
                       const QList<QByteArray> &extraVary = {});
 
-/// The part of a key that is safe to show (method and URL, query values hidden).
+/// The part of a key that is safe to show: method and URL with query values hidden, plus
+/// " (with body)" / " (per caller)" when the key has those hashes.
 QString displayKey(const QByteArray &key);
 
 /// Case-insensitive header lookup (first match).
