@@ -55,7 +55,8 @@ void BM_CoalescerLookup(benchmark::State &state)
     }
     HeaderList headers;
     if (auth)
-        headers.append({QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer eyJhbGciOiJIUzI1NiJ9.e30.x")});
+        headers.append(
+            {QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer eyJhbGciOiJIUzI1NiJ9.e30.x")});
     size_t i = 0;
     int found = 0;
     for (auto _ : state) {
@@ -166,7 +167,7 @@ double processCpuSeconds()
 
 struct Side {
     double seconds = 0;
-    double cpuSeconds = 0; // every thread of the process: client, Qt's HTTP thread, server
+    double cpuSeconds = 0;   // every thread of the process: client, Qt's HTTP thread, server
     quint64 connections = 0; // accepted by the server while this side ran
     std::vector<double> batchSeconds;
 
@@ -253,12 +254,13 @@ void BM_CoalescingDuplicates(benchmark::State &state)
             for (int d = 0; d < dup; ++d) {
                 HttpRequest request;
                 request.url = url;
-                QObject::connect(client.send(request), &HttpCall::finished, &loop, [&](const HttpResponse &r) {
-                    if (!r.ok())
-                        qFatal("coalescing: a request failed: %s", qPrintable(r.errorString));
-                    if (++done == callers)
-                        loop.quit();
-                });
+                QObject::connect(
+                    client.send(request), &HttpCall::finished, &loop, [&](const HttpResponse &r) {
+                        if (!r.ok())
+                            qFatal("coalescing: a request failed: %s", qPrintable(r.errorString));
+                        if (++done == callers)
+                            loop.quit();
+                    });
             }
         }
         loop.exec();
@@ -270,7 +272,12 @@ void BM_CoalescingDuplicates(benchmark::State &state)
     state.counters["callers_per_backend"] = double(t.requests) / backend;
     state.counters["coalesced"] = double(t.coalesced);
 }
-BENCHMARK(BM_CoalescingDuplicates)->ArgName("dup")->Arg(1)->Arg(10)->Iterations(20)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CoalescingDuplicates)
+    ->ArgName("dup")
+    ->Arg(1)
+    ->Arg(10)
+    ->Iterations(20)
+    ->Unit(benchmark::kMillisecond);
 
 } // namespace
 

@@ -105,6 +105,8 @@ SnapshotPtr Engine::publishNow()
 void Engine::resetStats(const QString &who)
 {
     m_registry.resetStats(who);
+    m_http->resetStats();
+    m_sqlProfiler->resetStats();
     publishNow();
 }
 

@@ -26,14 +26,22 @@ namespace vega {
 QString httpErrorName(HttpError error)
 {
     switch (error) {
-    case HttpError::None: return QStringLiteral("none");
-    case HttpError::Network: return QStringLiteral("network");
-    case HttpError::Timeout: return QStringLiteral("timeout");
-    case HttpError::DeadlineExceeded: return QStringLiteral("deadline_exceeded");
-    case HttpError::CircuitOpen: return QStringLiteral("circuit_open");
-    case HttpError::RateLimited: return QStringLiteral("rate_limited");
-    case HttpError::Cancelled: return QStringLiteral("cancelled");
-    case HttpError::InvalidRequest: return QStringLiteral("invalid_request");
+    case HttpError::None:
+        return QStringLiteral("none");
+    case HttpError::Network:
+        return QStringLiteral("network");
+    case HttpError::Timeout:
+        return QStringLiteral("timeout");
+    case HttpError::DeadlineExceeded:
+        return QStringLiteral("deadline_exceeded");
+    case HttpError::CircuitOpen:
+        return QStringLiteral("circuit_open");
+    case HttpError::RateLimited:
+        return QStringLiteral("rate_limited");
+    case HttpError::Cancelled:
+        return QStringLiteral("cancelled");
+    case HttpError::InvalidRequest:
+        return QStringLiteral("invalid_request");
     }
     return {};
 }
@@ -103,14 +111,16 @@ bool isCoalescableByDefault(const QByteArray &method)
 
 QByteArray upperMethod(const QByteArray &method)
 {
-    const bool upper = std::none_of(method.begin(), method.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+    const bool upper =
+        std::none_of(method.begin(), method.end(), [](char c) { return c >= 'a' && c <= 'z'; });
     return upper ? method : method.toUpper();
 }
 
 CircuitBreakerOptions breakerOptions(const HttpPolicy &p)
 {
     CircuitBreakerOptions o;
-    o.windowType = p.breakerTimeWindow ? CircuitBreakerOptions::WindowType::Time : CircuitBreakerOptions::WindowType::Count;
+    o.windowType = p.breakerTimeWindow ? CircuitBreakerOptions::WindowType::Time
+                                       : CircuitBreakerOptions::WindowType::Count;
     o.windowCalls = p.breakerWindow;
     o.windowSeconds = p.breakerWindow;
     o.minimumCalls = p.breakerMinimumCalls;
@@ -198,9 +208,10 @@ struct HttpHost {
     {
         Counter *&c = outcomes[size_t(index)];
         if (!c)
-            c = registry->counter(QStringLiteral("http_responses"),
-                                  {{QStringLiteral("host"), name}, {QStringLiteral("outcome"), outcomeName(index)}},
-                                  QStringLiteral("Responses delivered to callers by outcome"));
+            c = registry->counter(
+                QStringLiteral("http_responses"),
+                {{QStringLiteral("host"), name}, {QStringLiteral("outcome"), outcomeName(index)}},
+                QStringLiteral("Responses delivered to callers by outcome"));
         return c;
     }
 
@@ -276,7 +287,7 @@ public:
         m_phase = Phase::Done;
         stopNetwork();
         m_client->unregisterFlight(this);
-        deleteLater();
+        m_client->retire(this);
     }
 
     bool isCoalescable() const { return m_coalescable; }
@@ -354,7 +365,10 @@ private:
     // Within a millisecond of the deadline counts as past it: timers have ms resolution.
     bool deadlinePassed() const { return m_deadline.remainingTimeNSecs() < kNsPerMs; }
 
-    void armTimer(qint64 ms) { m_timer.start(int(std::min<qint64>(ms, std::numeric_limits<int>::max())), Qt::PreciseTimer, this); }
+    void armTimer(qint64 ms)
+    {
+        m_timer.start(int(std::min<qint64>(ms, std::numeric_limits<int>::max())), Qt::PreciseTimer, this);
+    }
 
     void nextAttempt()
     {
@@ -449,8 +463,8 @@ private:
         const QByteArray route = routeOfKey(m_key);
         if (CircuitBreaker *b = m_host->routeBreakers.value(route))
             return b;
-        const QString name = m_host->name + QLatin1Char(' ') +
-                             QString::fromUtf8(QByteArray::fromPercentEncoding(route));
+        const QString name =
+            m_host->name + QLatin1Char(' ') + QString::fromUtf8(QByteArray::fromPercentEncoding(route));
         CircuitBreakerOptions o = breakerOptions(m_host->policy);
         if (m_client->m_seed)
             o.seed = *m_client->m_seed + qHash(name, 0);
@@ -462,10 +476,11 @@ private:
     void breakerRejected(const QString &name, qint64 remainingOpenMs)
     {
         ++m_client->m_totals.breakerRejections;
-        const QString when = remainingOpenMs < 0    ? QStringLiteral("until an operator resets it (forced open)")
+        const QString when = remainingOpenMs < 0 ? QStringLiteral("until an operator resets it (forced open)")
                              : remainingOpenMs == 0 ? QStringLiteral("while its half-open trial calls run")
                                                     : QStringLiteral("for %1 ms more").arg(remainingOpenMs);
-        fail(HttpError::CircuitOpen, QStringLiteral("circuit breaker %1 is open; calls are rejected %2").arg(name, when));
+        fail(HttpError::CircuitOpen,
+             QStringLiteral("circuit breaker %1 is open; calls are rejected %2").arg(name, when));
     }
 
     void onConnecting()
@@ -534,15 +549,17 @@ private:
                 // Qt reports a connection reset after part of a Content-Length body as success.
                 HttpResponse broken;
                 broken.error = HttpError::Network;
-                broken.errorString = QStringLiteral("connection closed after %1 of %2 body bytes")
-                                         .arg(r.body.size())
-                                         .arg(QString::fromLatin1(r.header(QByteArrayLiteral("Content-Length"))));
+                broken.errorString =
+                    QStringLiteral("connection closed after %1 of %2 body bytes")
+                        .arg(r.body.size())
+                        .arg(QString::fromLatin1(r.header(QByteArrayLiteral("Content-Length"))));
                 r = std::move(broken);
                 result = AttemptResult::of(AttemptResult::Kind::ConnectionError);
             }
         } else {
             // No response, or the status line arrived but the rest did not (reset mid-body).
-            const bool timedOut = error == QNetworkReply::OperationCanceledError || error == QNetworkReply::TimeoutError;
+            const bool timedOut =
+                error == QNetworkReply::OperationCanceledError || error == QNetworkReply::TimeoutError;
             r.error = timedOut ? HttpError::Timeout : HttpError::Network;
             r.errorString = reply->errorString();
             if (timedOut)
@@ -583,7 +600,8 @@ private:
         }
         HttpResponse r;
         r.error = HttpError::Timeout;
-        r.errorString = QStringLiteral("no response within %1 ms (attempt %2)").arg(m_attemptTimeoutMs).arg(m_attempts);
+        r.errorString =
+            QStringLiteral("no response within %1 ms (attempt %2)").arg(m_attemptTimeoutMs).arg(m_attempts);
         attemptDone(std::move(r), AttemptResult::of(AttemptResult::Kind::Timeout), durationNs);
     }
 
@@ -598,18 +616,21 @@ private:
 
     void attemptDone(HttpResponse r, const AttemptResult &result, qint64 durationNs)
     {
-        recordBreaker(m_host->breaker->classify(r.status, r.error == HttpError::Network, r.error == HttpError::Timeout),
-                      durationNs);
+        recordBreaker(
+            m_host->breaker->classify(r.status, r.error == HttpError::Network, r.error == HttpError::Timeout),
+            durationNs);
         std::optional<qint64> retryAfterMs;
         if (r.status == 429 || r.status == 503) {
             const QByteArray retryAfter = r.header(QByteArrayLiteral("Retry-After"));
             if (!retryAfter.isEmpty())
-                retryAfterMs = RetryPolicy::parseRetryAfterMs(retryAfter, QDateTime::currentMSecsSinceEpoch());
+                retryAfterMs =
+                    RetryPolicy::parseRetryAfterMs(retryAfter, QDateTime::currentMSecsSinceEpoch());
         }
         if (m_host->limiter && r.status)
             m_host->limiter->onResponse(r.status, durationNs, retryAfterMs);
 
-        const bool failed = r.error != HttpError::None || (result.kind == AttemptResult::Kind::Response && r.status >= 400);
+        const bool failed =
+            r.error != HttpError::None || (result.kind == AttemptResult::Kind::Response && r.status >= 400);
         if (failed && retry(result, retryAfterMs))
             return;
         r.attempts = m_attempts;
@@ -626,8 +647,8 @@ private:
         // first keeps the retry budget for retries that can happen.
         if (m_host->policy.breaker && (isOpen(m_host->breaker.get()) || (m_endpoint && isOpen(m_endpoint))))
             return false;
-        const RetryDecision decision =
-            m_host->retry->decide(m_attempts, m_request.method, m_retryOptIn, result, retryAfterMs, m_client->m_rng);
+        const RetryDecision decision = m_host->retry->decide(m_attempts, m_request.method, m_retryOptIn,
+                                                             result, retryAfterMs, m_client->m_rng);
         if (!decision.retry || decision.delayMs >= remainingMs())
             return false;
         ++m_client->m_totals.retries;
@@ -651,7 +672,8 @@ private:
         if (m_request.method != "GET" || !m_request.useCache || !m_host->policy.cache)
             return;
         const bool authorized = !headerValue(m_request.headers, QByteArrayLiteral("Authorization")).isEmpty();
-        const CacheDecision decision = decideCaching(r.status, r.headers, m_host->policy.cacheTtlMs, authorized);
+        const CacheDecision decision =
+            decideCaching(r.status, r.headers, m_host->policy.cacheTtlMs, authorized);
         if (!decision.store)
             return;
         CachedResponse c;
@@ -664,7 +686,9 @@ private:
     void deadlineExceeded()
     {
         fail(HttpError::DeadlineExceeded,
-             QStringLiteral("no answer within the %1 ms deadline after %2 attempt(s)").arg(m_deadlineMs).arg(m_attempts));
+             QStringLiteral("no answer within the %1 ms deadline after %2 attempt(s)")
+                 .arg(m_deadlineMs)
+                 .arg(m_attempts));
     }
 
     void fail(HttpError error, const QString &message)
@@ -713,7 +737,8 @@ private:
         HeaderList shared;
         if (perCaller) {
             shared = r.headers;
-            shared.removeIf([](const auto &h) { return h.first.compare("Set-Cookie", Qt::CaseInsensitive) == 0; });
+            shared.removeIf(
+                [](const auto &h) { return h.first.compare("Set-Cookie", Qt::CaseInsensitive) == 0; });
         }
         for (HttpCall *call : waiters) {
             call->m_flight = nullptr;
@@ -723,7 +748,7 @@ private:
                 copy.headers = shared;
             call->deliver(std::move(copy));
         }
-        deleteLater();
+        m_client->retire(this);
     }
 
     HttpClient *m_client;
@@ -755,10 +780,14 @@ private:
 
 // ---------------------------------------------------------------------------------------
 
-HttpCall::HttpCall(HttpClient *client, qint64 startNs) : QObject(client), m_client(client), m_startNs(startNs) {}
+HttpCall::HttpCall(HttpClient *client, qint64 startNs) : QObject(client), m_client(client), m_startNs(startNs)
+{
+}
 
 HttpCall::~HttpCall()
 {
+    if (m_deletedFlag)
+        *m_deletedFlag = true;
     if (m_finished || m_client->m_destroying)
         return;
     // Deleted by its caller before the answer: a cancellation nobody hears about.
@@ -798,13 +827,8 @@ void HttpCall::deliver(HttpResponse response)
     }
     m_response = std::move(response);
     // Always asynchronous, even for a cache hit, so callers can connect after send().
-    QMetaObject::invokeMethod(this, &HttpCall::emitFinished, Qt::QueuedConnection);
-}
-
-void HttpCall::emitFinished()
-{
-    Q_EMIT finished(m_response);
-    deleteLater();
+    m_client->m_deliveries.push_back(this);
+    m_client->scheduleDrain();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -827,11 +851,15 @@ HttpClient::~HttpClient()
     // Flights first, while the hosts (their NAMs, breakers, limiters) still exist; they must
     // not hand their pool slots to waiting flights on the way out.
     m_destroying = true;
+    for (DrainGuard *g = m_drainGuard; g; g = g->outer)
+        g->clientDeleted = true;
     const auto flights = findChildren<HttpFlight *>(QString(), Qt::FindDirectChildrenOnly);
     qDeleteAll(flights);
     m_flights.clear();
+    m_retired.clear();
     const auto calls = findChildren<HttpCall *>(QString(), Qt::FindDirectChildrenOnly);
     qDeleteAll(calls);
+    m_deliveries.clear();
     m_hosts.clear();
 }
 
@@ -885,25 +913,31 @@ HttpClient::Host *HttpClient::createOrFindHost(const QUrl &url)
     ro.minRetriesPerSecond = h->policy.retryMinPerSecond;
     h->retry = std::make_unique<RetryPolicy>(name, ro, m_registry, m_clock);
 
-    h->httpRequests = m_registry->counter(QStringLiteral("http_requests"), labels, QStringLiteral("Requests sent by callers"));
-    h->backendRequests = m_registry->counter(QStringLiteral("http_backend_requests"), labels,
-                                             QStringLiteral("Requests written to the network, retries included"));
-    h->connectionsOpened = m_registry->counter(QStringLiteral("pool_connections_opened"), labels,
-                                               QStringLiteral("New TCP connections (socketStartedConnecting)"));
+    h->httpRequests = m_registry->counter(QStringLiteral("http_requests"), labels,
+                                          QStringLiteral("Requests sent by callers"));
+    h->backendRequests =
+        m_registry->counter(QStringLiteral("http_backend_requests"), labels,
+                            QStringLiteral("Requests written to the network, retries included"));
+    h->connectionsOpened =
+        m_registry->counter(QStringLiteral("pool_connections_opened"), labels,
+                            QStringLiteral("New TCP connections (socketStartedConnecting)"));
     h->retries = m_registry->counter(QStringLiteral("http_retries"), labels, QStringLiteral("Retries sent"));
     h->idleCleanupCounter = m_registry->counter(QStringLiteral("pool_idle_cleanups"), labels,
                                                 QStringLiteral("Idle connection sets closed by the cleanup"));
-    h->coalescedCounter = m_registry->counter(QStringLiteral("coalescer_waiters"), labels,
-                                              QStringLiteral("Requests that joined an identical in-flight call"));
+    h->coalescedCounter =
+        m_registry->counter(QStringLiteral("coalescer_waiters"), labels,
+                            QStringLiteral("Requests that joined an identical in-flight call"));
     h->leaderCounter = m_registry->counter(QStringLiteral("coalescer_leaders"), labels,
                                            QStringLiteral("Backend calls started by the coalescer"));
     h->reuse = m_registry->gauge(QStringLiteral("pool_reuse_ratio"), labels,
                                  QStringLiteral("1 - connections opened / requests"), Unit::Ratio);
-    h->activeGauge = m_registry->gauge(QStringLiteral("pool_active_requests"), labels, QStringLiteral("Requests on the wire"));
+    h->activeGauge = m_registry->gauge(QStringLiteral("pool_active_requests"), labels,
+                                       QStringLiteral("Requests on the wire"));
     h->pendingGauge = m_registry->gauge(QStringLiteral("pool_pending_requests"), labels,
                                         QStringLiteral("Requests waiting for a connection slot"));
-    h->connectTime = m_registry->histogram(QStringLiteral("pool_connect_time"), labels,
-                                           QStringLiteral("From starting a connection to the request being sent"));
+    h->connectTime =
+        m_registry->histogram(QStringLiteral("pool_connect_time"), labels,
+                              QStringLiteral("From starting a connection to the request being sent"));
     h->duration = m_registry->histogram(QStringLiteral("http_request_duration"), labels,
                                         QStringLiteral("Time from send() to delivery, per caller"));
     h->lastActivityNs = m_clock->nowNs();
@@ -920,9 +954,10 @@ HttpCall *HttpClient::send(const HttpRequest &request)
         (scheme != QLatin1String("http") && scheme != QLatin1String("https")) || request.method.isEmpty()) {
         HttpResponse r;
         r.error = HttpError::InvalidRequest;
-        r.errorString = request.method.isEmpty()
-                            ? QStringLiteral("empty HTTP method")
-                            : QStringLiteral("not an http(s) URL with a host: \"%1\"").arg(request.url.toString());
+        r.errorString =
+            request.method.isEmpty()
+                ? QStringLiteral("empty HTTP method")
+                : QStringLiteral("not an http(s) URL with a host: \"%1\"").arg(request.url.toString());
         call->deliver(std::move(r));
         return call;
     }
@@ -931,7 +966,8 @@ HttpCall *HttpClient::send(const HttpRequest &request)
     call->m_host = host;
     host->httpRequests->inc();
     QByteArray key = requestKey(method, request.url, request.body, request.headers, request.vary);
-    const bool coalescable = host->policy.coalescing && request.coalesce.value_or(isCoalescableByDefault(method));
+    const bool coalescable =
+        host->policy.coalescing && request.coalesce.value_or(isCoalescableByDefault(method));
 
     // Coalescer, then cache: a key in flight cannot be fresh in the cache, and a hit needs
     // no flight at all.
@@ -958,7 +994,8 @@ HttpCall *HttpClient::send(const HttpRequest &request)
         }
         ++m_totals.cacheMisses;
     }
-    auto *flight = new HttpFlight(this, host, request, std::move(method), key, coalescable); // child of the client
+    auto *flight =
+        new HttpFlight(this, host, request, std::move(method), key, coalescable); // child of the client
     ++m_totals.leaders;
     host->leaderCounter->inc();
     flight->addWaiter(call);
@@ -966,6 +1003,45 @@ HttpCall *HttpClient::send(const HttpRequest &request)
         m_flights.insert(std::move(key), flight);
     flight->start(); // any outcome reaches the caller asynchronously
     return call;
+}
+
+void HttpClient::retire(HttpFlight *flight)
+{
+    m_retired.push_back(flight);
+    scheduleDrain();
+}
+
+// One posted event for every answer ready and every flight retired since the last one,
+// instead of an invokeMethod() and two deleteLater() per request: each posted event costs a
+// wake-up of the event loop (a syscall).
+void HttpClient::scheduleDrain()
+{
+    if (m_drainScheduled)
+        return;
+    m_drainScheduled = true;
+    QMetaObject::invokeMethod(this, &HttpClient::drain, Qt::QueuedConnection);
+}
+
+void HttpClient::drain()
+{
+    m_drainScheduled = false;
+    const std::vector<HttpFlight *> retired = std::exchange(m_retired, {});
+    qDeleteAll(retired);
+    // Calls answered while these are emitted wait for the next drain.
+    const std::vector<HttpCall *> calls = std::exchange(m_deliveries, {});
+    // A slot may delete the client, or run a nested event loop that drains again.
+    DrainGuard guard{false, m_drainGuard};
+    m_drainGuard = &guard;
+    for (HttpCall *call : calls) {
+        bool callDeleted = false;
+        call->m_deletedFlag = &callDeleted;
+        Q_EMIT call->finished(call->m_response);
+        if (guard.clientDeleted)
+            return; // and every call with it
+        if (!callDeleted)
+            delete call; // its slots have run: nothing refers to it any more
+    }
+    m_drainGuard = guard.outer;
 }
 
 void HttpClient::unregisterFlight(HttpFlight *flight)
@@ -1014,7 +1090,8 @@ void HttpClient::cleanupIdle()
 {
     const qint64 now = m_clock->nowNs();
     for (const auto &[hostName, h] : m_hosts) {
-        if (h->active == 0 && h->pending.empty() && now - h->lastActivityNs > qint64(h->policy.idleTimeoutMs) * kNsPerMs &&
+        if (h->active == 0 && h->pending.empty() &&
+            now - h->lastActivityNs > qint64(h->policy.idleTimeoutMs) * kNsPerMs &&
             h->lastActivityNs > h->lastCleanupNs) {
             h->nam->clearConnectionCache();
             h->lastCleanupNs = now;
@@ -1064,8 +1141,9 @@ HttpClientSummary HttpClient::summary() const
     keys.reserve(shown.size());
     for (auto it = shown.constBegin(); it != shown.constEnd(); ++it)
         keys.append({it.key(), it.value()});
-    std::sort(keys.begin(), keys.end(),
-              [](const auto &a, const auto &b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+    std::sort(keys.begin(), keys.end(), [](const auto &a, const auto &b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
     for (int i = 0; i < std::min<int>(kTopKeys, int(keys.size())); ++i)
         s.topCoalescedKeys.append({keys.at(i).first, keys.at(i).second});
     return s;
@@ -1096,9 +1174,15 @@ bool HttpClient::commandBreaker(const QString &name, BreakerCommand command)
     if (!target)
         return false;
     switch (command) {
-    case BreakerCommand::ForceOpen: target->forceOpen(); break;
-    case BreakerCommand::ForceClosed: target->forceClosed(); break;
-    case BreakerCommand::Reset: target->reset(); break;
+    case BreakerCommand::ForceOpen:
+        target->forceOpen();
+        break;
+    case BreakerCommand::ForceClosed:
+        target->forceClosed();
+        break;
+    case BreakerCommand::Reset:
+        target->reset();
+        break;
     }
     return true;
 }

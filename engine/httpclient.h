@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <vector>
 
 namespace vega {
 
@@ -80,8 +81,9 @@ struct HttpHost;
 }
 
 /// A caller's handle on one request. Emits finished() exactly once, always
-/// asynchronously (never from inside HttpClient::send), then deletes itself later.
-/// Deleting it earlier counts as cancel() without the signal.
+/// asynchronously (never from inside HttpClient::send), and is deleted as soon as the slots
+/// connected to finished() have returned: do not keep the pointer beyond that. Deleting it
+/// earlier counts as cancel() without the signal.
 class HttpCall : public QObject {
     Q_OBJECT
 public:
@@ -100,23 +102,23 @@ private:
     friend class HttpFlight;
     HttpCall(HttpClient *client, qint64 startNs);
     void deliver(HttpResponse response);
-    void emitFinished();
     HttpClient *m_client;
     HttpFlight *m_flight = nullptr;
     detail::HttpHost *m_host = nullptr;
     HttpResponse m_response;
     qint64 m_startNs = 0;
     bool m_finished = false;
-    bool m_joined = false; // shares a backend call another caller started
+    bool m_joined = false;         // shares a backend call another caller started
+    bool *m_deletedFlag = nullptr; // set while finished() is emitted: a slot may delete the call
 };
 
 /// Totals kept exactly (not sampled) for the `load` command and tests.
 struct HttpTotals {
-    quint64 requests = 0;       // send() calls
-    quint64 succeeded = 0;      // delivered with ok()
+    quint64 requests = 0;  // send() calls
+    quint64 succeeded = 0; // delivered with ok()
     quint64 failed = 0;
-    quint64 leaders = 0;        // distinct backend calls started by the coalescer
-    quint64 coalesced = 0;      // callers that joined an in-flight call
+    quint64 leaders = 0;   // distinct backend calls started by the coalescer
+    quint64 coalesced = 0; // callers that joined an in-flight call
     quint64 cacheHits = 0;
     quint64 cacheMisses = 0;
     quint64 backendRequests = 0; // requests written to the network, retries included
@@ -143,8 +145,8 @@ struct HostPoolStats {
 };
 
 struct BreakerInfo {
-    QString name;     // "host" or "host GET /path"
-    QString state;    // closed, open, half_open, forced_open, forced_closed
+    QString name;  // "host" or "host GET /path"
+    QString state; // closed, open, half_open, forced_open, forced_closed
     double failureRate = 0;
     double slowCallRate = 0;
     int callsInWindow = 0;
@@ -200,6 +202,9 @@ public:
     /// Operator actions on a breaker by name ("host" or "host METHOD /path").
     bool commandBreaker(const QString &name, BreakerCommand command);
     QStringList breakerNames() const;
+    /// "Reset stats": clears what is shown per client (top coalesced keys). Totals for export
+    /// and the breakers' windows are left alone: resetting a view must not change behaviour.
+    void resetStats() { m_topKeys.clear(); }
     /// Removes cached responses whose key starts with "<METHOD> <url-prefix>".
     int invalidateCache(const QByteArray &keyPrefix);
     /// Seeds the jitter of retries and of the open periods of breakers created afterwards
@@ -221,6 +226,9 @@ private:
     Host *hostFor(const QUrl &url);
     Host *createOrFindHost(const QUrl &url);
     void unregisterFlight(HttpFlight *flight);
+    void retire(HttpFlight *flight);
+    void scheduleDrain();
+    void drain();
     void pumpPending(Host *host);
     void cleanupIdle();
     void noteCoalesced(const QByteArray &key);
@@ -230,15 +238,23 @@ private:
     Clock *m_clock;
     std::unique_ptr<ResponseCache> m_cache;
     std::map<QString, std::unique_ptr<Host>> m_hosts; // sorted: summaries list hosts in order
-    QHash<QByteArray, HttpFlight *> m_flights; // coalescable calls in progress, by key
-    QHash<QByteArray, quint64> m_topKeys; // bounded "space-saving" counts of coalesced keys
+    QHash<QByteArray, HttpFlight *> m_flights;        // coalescable calls in progress, by key
+    QHash<QByteArray, quint64> m_topKeys;             // bounded "space-saving" counts of coalesced keys
     HttpTotals m_totals;
     std::mt19937_64 m_rng{std::random_device{}()};
     std::optional<quint64> m_seed;
     QTimer m_cleanupTimer;
     int m_liveFlights = 0;
     bool m_destroying = false;
-    Host *m_lastHost = nullptr; // hostFor()'s one-entry cache
+    std::vector<HttpCall *> m_deliveries; // answered, finished() not emitted yet
+    std::vector<HttpFlight *> m_retired;  // done, deleted at the next drain
+    bool m_drainScheduled = false;
+    struct DrainGuard {
+        bool clientDeleted;
+        DrainGuard *outer;
+    };
+    DrainGuard *m_drainGuard = nullptr; // drain() calls in progress, innermost first
+    Host *m_lastHost = nullptr;         // hostFor()'s one-entry cache
     int m_lastHostPort = -1;
     QString m_lastHostName;
 };

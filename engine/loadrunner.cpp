@@ -38,8 +38,10 @@ QString LoadRunner::validate(const LoadOptions &o)
 {
     const QUrl sample = urlFor(o.urlTemplate, 1);
     const QString scheme = sample.scheme().toLower();
-    if (!sample.isValid() || sample.host().isEmpty() || (scheme != QLatin1String("http") && scheme != QLatin1String("https")))
-        return QStringLiteral("invalid URL \"%1\": expected http:// or https:// with a host").arg(o.urlTemplate);
+    if (!sample.isValid() || sample.host().isEmpty() ||
+        (scheme != QLatin1String("http") && scheme != QLatin1String("https")))
+        return QStringLiteral("invalid URL \"%1\": expected http:// or https:// with a host")
+            .arg(o.urlTemplate);
     if (o.requests < 1)
         return QStringLiteral("--requests must be at least 1 (got %1)").arg(o.requests);
     if (o.concurrency < 1)
@@ -92,9 +94,10 @@ void LoadRunner::onFinished(const HttpResponse &response)
 {
     m_latency.record(response.latencyNs);
     if (!response.ok() && m_result.firstError.isEmpty())
-        m_result.firstError = response.error != HttpError::None
-                                  ? QStringLiteral("%1: %2").arg(httpErrorName(response.error), response.errorString)
-                                  : QStringLiteral("HTTP %1").arg(response.status);
+        m_result.firstError =
+            response.error != HttpError::None
+                ? QStringLiteral("%1: %2").arg(httpErrorName(response.error), response.errorString)
+                : QStringLiteral("HTTP %1").arg(response.status);
     ++m_done;
     if (m_done == m_options.requests) {
         m_result.durationSeconds = double(m_elapsed.nsecsElapsed()) / 1e9;
@@ -135,7 +138,8 @@ QJsonObject LoadResult::toJson() const
 QString LoadResult::toText() const
 {
     const auto pct = [](quint64 part, quint64 whole) {
-        return whole ? QString::number(100.0 * double(part) / double(whole), 'f', 1) + QLatin1Char('%') : QStringLiteral("-");
+        return whole ? QString::number(100.0 * double(part) / double(whole), 'f', 1) + QLatin1Char('%')
+                     : QStringLiteral("-");
     };
     QString t;
     t += QStringLiteral("Requests:            %1 in %2 s (%3 req/s)\n")
@@ -146,8 +150,12 @@ QString LoadResult::toText() const
     t += QStringLiteral("Backend requests:    %1 (%2 of requests reached the network, retries included)\n")
              .arg(totals.backendRequests)
              .arg(pct(totals.backendRequests, totals.requests));
-    t += QStringLiteral("Coalesced:           %1 (%2)\n").arg(totals.coalesced).arg(pct(totals.coalesced, totals.requests));
-    t += QStringLiteral("Cache hits:          %1 (%2)\n").arg(totals.cacheHits).arg(pct(totals.cacheHits, totals.requests));
+    t += QStringLiteral("Coalesced:           %1 (%2)\n")
+             .arg(totals.coalesced)
+             .arg(pct(totals.coalesced, totals.requests));
+    t += QStringLiteral("Cache hits:          %1 (%2)\n")
+             .arg(totals.cacheHits)
+             .arg(pct(totals.cacheHits, totals.requests));
     t += QStringLiteral("Connections opened:  %1 (reuse ratio %2)\n")
              .arg(totals.connectionsOpened)
              .arg(totals.reuseRatio(), 0, 'f', 3);

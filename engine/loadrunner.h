@@ -11,7 +11,7 @@
 namespace vega {
 
 struct LoadOptions {
-    QString urlTemplate;  // "{i}" is replaced by the key number, 1..distinct
+    QString urlTemplate; // "{i}" is replaced by the key number, 1..distinct
     int requests = 100;
     int concurrency = 10;
     int distinct = 1;

@@ -3,46 +3,14 @@
 #include <QCryptographicHash>
 #include <QUrlQuery>
 
+#include <QVarLengthArray>
+
 #include <algorithm>
+#include <cstring>
 
 namespace vega {
 
 namespace {
-
-bool hasDotSegment(QByteArrayView path);
-
-// RFC 3986 section 5.2.4 on an encoded path. QUrl::NormalizePathSegments in Qt 6.4 turns
-// "/a/./b/../c" into "/a//c", so it is not used.
-QByteArray removeDotSegments(const QByteArray &path)
-{
-    if (!hasDotSegment(path))
-        return path;
-    QList<QByteArray> out;
-    const QList<QByteArray> segments = path.split('/');
-    // segments[0] is the empty text before the leading '/'.
-    for (qsizetype i = 1; i < segments.size(); ++i) {
-        const QByteArray &s = segments.at(i);
-        const bool last = i == segments.size() - 1;
-        if (s == ".") {
-            if (last)
-                out.append(QByteArray());
-        } else if (s == "..") {
-            if (!out.isEmpty())
-                out.removeLast();
-            if (last)
-                out.append(QByteArray());
-        } else {
-            out.append(s);
-        }
-    }
-    QByteArray result;
-    result.reserve(path.size());
-    for (const QByteArray &s : std::as_const(out)) {
-        result += '/';
-        result += s;
-    }
-    return result.isEmpty() ? QByteArrayLiteral("/") : result;
-}
 
 bool hasDotSegment(QByteArrayView path)
 {
@@ -54,34 +22,136 @@ bool hasDotSegment(QByteArrayView path)
     return false;
 }
 
+// RFC 3986 section 5.2.4 on an encoded path, appended to out. QUrl::NormalizePathSegments
+// in Qt 6.4 turns "/a/./b/../c" into "/a//c", so it is not used.
+void appendWithoutDotSegments(QByteArray &out, QByteArrayView path)
+{
+    QVarLengthArray<QByteArrayView, 16> kept;
+    qsizetype from = 1; // after the leading '/'
+    for (;;) {
+        const qsizetype slash = path.indexOf('/', from);
+        const QByteArrayView segment = path.sliced(from, (slash < 0 ? path.size() : slash) - from);
+        const bool last = slash < 0;
+        if (segment == ".") {
+            if (last)
+                kept.append(QByteArrayView(""));
+        } else if (segment == "..") {
+            if (!kept.isEmpty())
+                kept.removeLast();
+            if (last)
+                kept.append(QByteArrayView(""));
+        } else {
+            kept.append(segment);
+        }
+        if (last)
+            break;
+        from = slash + 1;
+    }
+    if (kept.isEmpty())
+        out += '/';
+    for (const QByteArrayView segment : std::as_const(kept)) {
+        out += '/';
+        out += segment;
+    }
+}
+
 QByteArrayView queryItemKey(QByteArrayView item)
 {
     const qsizetype eq = item.indexOf('=');
     return eq < 0 ? item : item.first(eq);
 }
 
-// Query items sorted by key; items with the same key keep their order, which matters.
-QByteArray sortedQuery(const QByteArray &query)
+using QueryItems = QVarLengthArray<QByteArrayView, 16>;
+
+QueryItems splitQuery(QByteArrayView query)
 {
-    if (!query.contains('&'))
-        return query;
-    QList<QByteArrayView> items;
+    QueryItems items;
     qsizetype from = 0;
     for (;;) {
         const qsizetype amp = query.indexOf('&', from);
-        items.append(QByteArrayView(query).sliced(from, (amp < 0 ? query.size() : amp) - from));
+        items.append(query.sliced(from, (amp < 0 ? query.size() : amp) - from));
         if (amp < 0)
-            break;
+            return items;
         from = amp + 1;
     }
-    std::stable_sort(items.begin(), items.end(),
-                     [](QByteArrayView a, QByteArrayView b) { return queryItemKey(a) < queryItemKey(b); });
+}
+
+bool keyLess(QByteArrayView a, QByteArrayView b)
+{
+    return queryItemKey(a) < queryItemKey(b);
+}
+
+} // namespace
+
+const QList<QByteArray> &alwaysVaryingHeaders()
+{
+    static const QList<QByteArray> headers = {QByteArrayLiteral("authorization"),
+                                              QByteArrayLiteral("cookie")};
+    return headers;
+}
+
+namespace {
+
+/// normalizedUrlBytes() appended to prefix; copy-free when the URL is canonical already.
+QByteArray normalizedWithPrefix(QByteArrayView prefix, const QUrl &url, qsizetype reserveExtra = 0)
+{
+    // QUrl already lower-cases the scheme and a registered host name and decodes
+    // percent-encoded unreserved characters.
+    QUrl::FormattingOptions options = QUrl::FullyEncoded | QUrl::RemoveUserInfo | QUrl::RemoveFragment;
+    const int port = url.port();
+    if (port >= 0) {
+        const QString scheme = url.scheme();
+        if ((port == 80 && scheme == QLatin1String("http")) ||
+            (port == 443 && scheme == QLatin1String("https")))
+            options |= QUrl::RemovePort;
+    }
+    const QByteArray encoded = url.toEncoded(options);
+    qsizetype pathStart = 0;
+    const qsizetype authority = encoded.indexOf("://");
+    if (authority >= 0) {
+        pathStart = authority + 3;
+        while (pathStart < encoded.size() && encoded.at(pathStart) != '/' && encoded.at(pathStart) != '?')
+            ++pathStart;
+    }
+    const qsizetype queryMark = encoded.indexOf('?', pathStart);
+    const QByteArrayView all(encoded);
+    const QByteArrayView path =
+        all.sliced(pathStart, (queryMark < 0 ? encoded.size() : queryMark) - pathStart);
+    const QByteArrayView query = queryMark < 0 ? QByteArrayView() : all.sliced(queryMark + 1);
+    QueryItems items;
+    bool sorted = true;
+    if (query.contains('&')) {
+        items = splitQuery(query);
+        sorted = std::is_sorted(items.begin(), items.end(), keyLess);
+    }
+    const bool dots = hasDotSegment(path);
+
     QByteArray result;
-    result.reserve(query.size());
-    for (const QByteArrayView item : std::as_const(items)) {
-        if (!result.isEmpty())
-            result += '&';
-        result += item;
+    result.reserve(prefix.size() + encoded.size() + 1 + reserveExtra);
+    result += prefix;
+    if (!dots && !path.isEmpty() && sorted && (queryMark < 0 || !query.isEmpty())) {
+        result += all; // already canonical
+        return result;
+    }
+    result += all.first(pathStart);
+    if (path.isEmpty())
+        result += '/';
+    else if (dots)
+        appendWithoutDotSegments(result, path);
+    else
+        result += path;
+    if (!query.isEmpty()) {
+        result += '?';
+        if (sorted) {
+            result += query;
+        } else {
+            std::stable_sort(items.begin(), items.end(), keyLess);
+            for (qsizetype i = 0; i < items.size(); ++i) {
+                if (i)
+                    result += '&';
+                result += items.at(i);
+            }
+        }
     }
     return result;
 }
@@ -93,49 +163,9 @@ bool isUpper(const QByteArray &s)
 
 } // namespace
 
-const QList<QByteArray> &alwaysVaryingHeaders()
-{
-    static const QList<QByteArray> headers = {QByteArrayLiteral("authorization"), QByteArrayLiteral("cookie")};
-    return headers;
-}
-
 QByteArray normalizedUrlBytes(const QUrl &url)
 {
-    // QUrl already lower-cases the scheme and a registered host name and decodes
-    // percent-encoded unreserved characters.
-    QUrl::FormattingOptions options = QUrl::FullyEncoded | QUrl::RemoveUserInfo | QUrl::RemoveFragment;
-    const int port = url.port();
-    if (port >= 0) {
-        const QString scheme = url.scheme();
-        if ((port == 80 && scheme == QLatin1String("http")) || (port == 443 && scheme == QLatin1String("https")))
-            options |= QUrl::RemovePort;
-    }
-    QByteArray encoded = url.toEncoded(options);
-    qsizetype pathStart = 0;
-    const qsizetype authority = encoded.indexOf("://");
-    if (authority >= 0) {
-        pathStart = authority + 3;
-        while (pathStart < encoded.size() && encoded.at(pathStart) != '/' && encoded.at(pathStart) != '?')
-            ++pathStart;
-    }
-    const qsizetype queryMark = encoded.indexOf('?', pathStart);
-    const qsizetype pathEnd = queryMark < 0 ? encoded.size() : queryMark;
-    const QByteArrayView pathView = QByteArrayView(encoded).sliced(pathStart, pathEnd - pathStart);
-    // Most URLs are canonical already: no copy then.
-    if (!pathView.isEmpty() && !hasDotSegment(pathView) &&
-        (queryMark < 0 || (queryMark + 1 < encoded.size() && !encoded.contains('&'))))
-        return encoded;
-    const QByteArray path = pathView.toByteArray();
-    const QByteArray query = queryMark < 0 ? QByteArray() : encoded.mid(queryMark + 1);
-
-    QByteArray result = encoded.left(pathStart);
-    result.reserve(encoded.size() + 1);
-    result += path.isEmpty() ? QByteArrayLiteral("/") : removeDotSegments(path);
-    if (!query.isEmpty()) {
-        result += '?';
-        result += sortedQuery(query);
-    }
-    return result;
+    return normalizedWithPrefix({}, url);
 }
 
 QUrl normalizeUrl(const QUrl &url)
@@ -146,28 +176,35 @@ QUrl normalizeUrl(const QUrl &url)
 QByteArray headerValue(const HeaderList &headers, const QByteArray &name)
 {
     for (const auto &h : headers)
-        if (h.first.size() == name.size() && qstrnicmp(h.first.constData(), name.constData(), name.size()) == 0)
+        if (h.first.size() == name.size() &&
+            qstrnicmp(h.first.constData(), name.constData(), name.size()) == 0)
             return h.second;
     return {};
 }
 
-QByteArray requestKey(const QByteArray &method, const QUrl &url, const QByteArray &body, const HeaderList &headers,
-                      const QList<QByteArray> &extraVary)
+QByteArray requestKey(const QByteArray &method, const QUrl &url, const QByteArray &body,
+                      const HeaderList &headers, const QList<QByteArray> &extraVary)
 {
-    const QByteArray normalized = normalizedUrlBytes(url);
-    QByteArray key;
-    key.reserve(method.size() + 1 + normalized.size() + (body.isEmpty() ? 0 : 40) + (headers.isEmpty() ? 0 : 40));
-    key += isUpper(method) ? method : method.toUpper();
-    key += ' ';
-    key += normalized;
+    // "METHOD " and the URL in one allocation, with room for the hashes.
+    const QByteArray upper = isUpper(method) ? method : method.toUpper();
+    char prefix[24];
+    const bool small = upper.size() < qsizetype(sizeof prefix);
+    if (small) {
+        memcpy(prefix, upper.constData(), size_t(upper.size()));
+        prefix[upper.size()] = ' ';
+    }
+    const QByteArray spaced = small ? QByteArray() : upper + ' ';
+    const QByteArrayView head = small ? QByteArrayView(prefix, upper.size() + 1) : QByteArrayView(spaced);
+    QByteArray key =
+        normalizedWithPrefix(head, url, (body.isEmpty() ? 0 : 40) + (headers.isEmpty() ? 0 : 40));
     if (!body.isEmpty())
-        key += "\n#body=" + QCryptographicHash::hash(body, QCryptographicHash::Sha256).toHex().left(32);
+        key += "\n#body=" + QCryptographicHash::hash(body, QCryptographicHash::Blake2s_256).toHex().left(32);
 
     // Credentials never appear in the key, only a hash that separates callers.
     const QString userInfo = url.userInfo(QUrl::FullyEncoded);
     if (headers.isEmpty() && userInfo.isEmpty())
         return key;
-    QCryptographicHash vary(QCryptographicHash::Sha256);
+    QCryptographicHash vary(QCryptographicHash::Blake2s_256);
     bool anyVary = false;
     auto add = [&](QByteArrayView name, QByteArrayView value) {
         vary.addData(name);
@@ -213,7 +250,8 @@ QString displayKey(const QByteArray &key)
     const bool varies = key.contains("\n#vary=");
     const bool hasBody = key.contains("\n#body=");
     return QString::fromLatin1(head.left(space)) + QLatin1Char(' ') + url.toDisplayString() +
-           (hasBody ? QStringLiteral(" (with body)") : QString()) + (varies ? QStringLiteral(" (per caller)") : QString());
+           (hasBody ? QStringLiteral(" (with body)") : QString()) +
+           (varies ? QStringLiteral(" (per caller)") : QString());
 }
 
 } // namespace vega

@@ -22,14 +22,15 @@ QByteArray normalizedUrlBytes(const QUrl &url);
 
 /**
  * The identity of a request for coalescing and caching:
- * "<METHOD> <normalised URL>" followed, when present, by a SHA-256 of the body and of the
- * varying data (Authorization, Cookie, any `extraVary` header and the URL's user info).
+ * "<METHOD> <normalised URL>" followed, when present, by a hash (BLAKE2s-256, 128 bits kept)
+ * of the body and one of the varying data (Authorization, Cookie, any `extraVary` header and
+ * the URL's user info).
  * Credentials are hashed, never kept in the key. Keys of one URL share the "<METHOD> <URL>"
  * prefix, so invalidating by prefix works. Query values do appear (they name the resource);
  * displayKey() hides them.
  */
-QByteArray requestKey(const QByteArray &method, const QUrl &url, const QByteArray &body, const HeaderList &headers,
-                      const QList<QByteArray> &extraVary = {});
+QByteArray requestKey(const QByteArray &method, const QUrl &url, const QByteArray &body,
+                      const HeaderList &headers, const QList<QByteArray> &extraVary = {});
 
 /// The part of a key that is safe to show: method and URL with query values hidden, plus
 /// " (with body)" / " (per caller)" when the key has those hashes.

@@ -142,15 +142,15 @@ QByteArray describe(const HttpResponse &r)
 } // namespace
 
 // Nothing may outlive a finished request: no call, no flight, no pool slot, no in-flight key.
-#define VERIFY_NO_LEFTOVERS(client)                                                                        \
-    do {                                                                                                   \
-        QTRY_COMPARE((client).findChildren<QObject *>(QString(), Qt::FindDirectChildrenOnly).size(), 0); \
-        const HttpClientSummary s_ = (client).summary();                                                   \
-        QCOMPARE(s_.inFlightKeys, 0);                                                                      \
-        for (const HostPoolStats &p_ : s_.pools) {                                                         \
-            QCOMPARE(p_.active, 0);                                                                        \
-            QCOMPARE(p_.pending, 0);                                                                       \
-        }                                                                                                  \
+#define VERIFY_NO_LEFTOVERS(client)                                                                          \
+    do {                                                                                                     \
+        QTRY_COMPARE((client).findChildren<QObject *>(QString(), Qt::FindDirectChildrenOnly).size(), 0);     \
+        const HttpClientSummary s_ = (client).summary();                                                     \
+        QCOMPARE(s_.inFlightKeys, 0);                                                                        \
+        for (const HostPoolStats &p_ : s_.pools) {                                                           \
+            QCOMPARE(p_.active, 0);                                                                          \
+            QCOMPARE(p_.pending, 0);                                                                         \
+        }                                                                                                    \
     } while (false)
 
 class TestHttpClient : public QObject {
@@ -715,8 +715,10 @@ private Q_SLOTS:
         QVERIFY(fetch(*h.client, url).ok()); // creates the host's breakers
         const QString host = backend.hostName();
         const QString endpoint = host + QStringLiteral(" GET /items/{id}");
-        QVERIFY2(h.client->breakerNames().contains(host), qPrintable(h.client->breakerNames().join(QLatin1Char(','))));
-        QVERIFY2(h.client->breakerNames().contains(endpoint), qPrintable(h.client->breakerNames().join(QLatin1Char(','))));
+        QVERIFY2(h.client->breakerNames().contains(host),
+                 qPrintable(h.client->breakerNames().join(QLatin1Char(','))));
+        QVERIFY2(h.client->breakerNames().contains(endpoint),
+                 qPrintable(h.client->breakerNames().join(QLatin1Char(','))));
         QVERIFY(!h.client->commandBreaker(QStringLiteral("nowhere:1"), BreakerCommand::ForceOpen));
 
         QVERIFY(h.client->commandBreaker(host, BreakerCommand::ForceOpen));
@@ -770,7 +772,8 @@ private Q_SLOTS:
 
     void clientErrorsDoNotOpenTheBreaker()
     {
-        Backend backend([](const HttpServerRequest &) { return HttpServerResponse::make(404, "no such thing"); });
+        Backend backend(
+            [](const HttpServerRequest &) { return HttpServerResponse::make(404, "no such thing"); });
         HttpPolicy p = basePolicy();
         p.cache = false;
         p.breakerWindow = 10;
@@ -824,8 +827,10 @@ private Q_SLOTS:
             const qint64 expected = model.backoffMs(n, rng);
             QVERIFY(expected <= p.retryBaseMs << n);
             const qint64 gap = arrivals.at(n + 1) - arrivals.at(n);
-            QVERIFY2(gap >= expected - 1 && gap <= expected + 250,
-                     qPrintable(QStringLiteral("retry %1: gap %2 ms, drawn delay %3 ms").arg(n).arg(gap).arg(expected)));
+            QVERIFY2(
+                gap >= expected - 1 && gap <= expected + 250,
+                qPrintable(
+                    QStringLiteral("retry %1: gap %2 ms, drawn delay %3 ms").arg(n).arg(gap).arg(expected)));
         }
     }
 
@@ -1138,6 +1143,46 @@ private Q_SLOTS:
         QCOMPARE(h.client->totals().failed, 4u);
         QCOMPARE(h.client->totals().backendRequests, 0u);
         VERIFY_NO_LEFTOVERS(*h.client);
+    }
+
+    void slotsMayDeleteTheCallOrTheClient()
+    {
+        Backend backend([](const HttpServerRequest &) {
+            HttpServerResponse r = ok();
+            r.setHeader("Cache-Control", "max-age=60");
+            return r;
+        });
+        auto h = std::make_unique<Harness>(basePolicy());
+        QVERIFY(fetch(*h->client, backend.url(QStringLiteral("/cached"))).ok());
+        // Cache hits are answered together, in one drain.
+        int answered = 0;
+        HttpCall *first = h->client->send(get(backend.url(QStringLiteral("/cached"))));
+        connect(first, &HttpCall::finished, this, [&, first] {
+            ++answered;
+            delete first; // allowed: a cancellation of nothing
+        });
+        HttpCall *second = h->client->send(get(backend.url(QStringLiteral("/cached"))));
+        connect(second, &HttpCall::finished, this, [&, second] {
+            ++answered;
+            second->deleteLater();
+            // A nested event loop inside a slot delivers other answers meanwhile.
+            QEventLoop nested;
+            HttpCall *inner = h->client->send(get(backend.url(QStringLiteral("/cached"))));
+            connect(inner, &HttpCall::finished, &nested, [&] {
+                ++answered;
+                nested.quit();
+            });
+            nested.exec();
+        });
+        HttpCall *third = h->client->send(get(backend.url(QStringLiteral("/cached"))));
+        connect(third, &HttpCall::finished, this, [&] {
+            ++answered;
+            h.reset(); // the client goes, with the calls still waiting for their turn
+        });
+        for (int i = 0; i < 3; ++i)
+            h->client->send(get(backend.url(QStringLiteral("/cached"))));
+        QTRY_VERIFY(!h);
+        QCOMPARE(answered, 4);
     }
 
     void destroyingTheClientWithCallsInFlightIsSafe()

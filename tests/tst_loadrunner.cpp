@@ -77,19 +77,25 @@ private Q_SLOTS:
 
         QStringList keys = json.keys();
         keys.sort();
-        QStringList expected{QStringLiteral("requests"),          QStringLiteral("succeeded"),
-                             QStringLiteral("failed"),            QStringLiteral("backend_requests"),
-                             QStringLiteral("coalesced"),         QStringLiteral("cache_hits"),
-                             QStringLiteral("connections_opened"), QStringLiteral("connection_reuse_ratio"),
-                             QStringLiteral("breaker_rejections"), QStringLiteral("retries"),
-                             QStringLiteral("rate_limited"),      QStringLiteral("latency_ms"),
+        QStringList expected{QStringLiteral("requests"),
+                             QStringLiteral("succeeded"),
+                             QStringLiteral("failed"),
+                             QStringLiteral("backend_requests"),
+                             QStringLiteral("coalesced"),
+                             QStringLiteral("cache_hits"),
+                             QStringLiteral("connections_opened"),
+                             QStringLiteral("connection_reuse_ratio"),
+                             QStringLiteral("breaker_rejections"),
+                             QStringLiteral("retries"),
+                             QStringLiteral("rate_limited"),
+                             QStringLiteral("latency_ms"),
                              QStringLiteral("duration_s")};
         expected.sort();
         QCOMPARE(keys, expected);
         QStringList latencyKeys = json.value(QStringLiteral("latency_ms")).toObject().keys();
         latencyKeys.sort();
-        QCOMPARE(latencyKeys, (QStringList{QStringLiteral("max"), QStringLiteral("p50"), QStringLiteral("p95"),
-                                           QStringLiteral("p99")}));
+        QCOMPARE(latencyKeys, (QStringList{QStringLiteral("max"), QStringLiteral("p50"),
+                                           QStringLiteral("p95"), QStringLiteral("p99")}));
 
         QCOMPARE(json.value(QStringLiteral("requests")).toInteger(), 200);
         QCOMPARE(json.value(QStringLiteral("succeeded")).toInteger(), 200);
@@ -98,7 +104,8 @@ private Q_SLOTS:
         // The first wave (20 callers, 10 keys) coalesces; a later caller joins a call still in
         // flight or hits the cache.
         QVERIFY(json.value(QStringLiteral("coalesced")).toInteger() >= 10);
-        QCOMPARE(json.value(QStringLiteral("coalesced")).toInteger() + json.value(QStringLiteral("cache_hits")).toInteger(),
+        QCOMPARE(json.value(QStringLiteral("coalesced")).toInteger() +
+                     json.value(QStringLiteral("cache_hits")).toInteger(),
                  190);
         QCOMPARE(json.value(QStringLiteral("retries")).toInteger(), 0);
         QCOMPARE(json.value(QStringLiteral("breaker_rejections")).toInteger(), 0);
@@ -168,7 +175,8 @@ private Q_SLOTS:
 
     void failuresAreReported()
     {
-        LocalHttpServerThread server([](const HttpServerRequest &) { return HttpServerResponse::make(404, "no"); });
+        LocalHttpServerThread server(
+            [](const HttpServerRequest &) { return HttpServerResponse::make(404, "no"); });
         MetricsRegistry registry;
         HttpClient client(&registry, HttpConfig{});
         LoadOptions o;
@@ -188,7 +196,8 @@ private Q_SLOTS:
     {
         QCOMPARE(LoadRunner::urlFor(QStringLiteral("http://h/items/{i}?v={i}"), 7),
                  QUrl(QStringLiteral("http://h/items/7?v=7")));
-        QCOMPARE(LoadRunner::urlFor(QStringLiteral("http://h/fixed"), 3), QUrl(QStringLiteral("http://h/fixed")));
+        QCOMPARE(LoadRunner::urlFor(QStringLiteral("http://h/fixed"), 3),
+                 QUrl(QStringLiteral("http://h/fixed")));
     }
 
     void validation_data()

@@ -25,35 +25,54 @@ private Q_SLOTS:
         QTest::addColumn<QString>("url");
         QTest::addColumn<QString>("normalized");
 
-        QTest::newRow("scheme and host case") << "HTTP://Example.COM/a" << "http://example.com/a";
-        QTest::newRow("path case kept") << "http://example.com/A/b" << "http://example.com/A/b";
-        QTest::newRow("default http port") << "http://example.com:80/a" << "http://example.com/a";
-        QTest::newRow("default https port") << "https://example.com:443/" << "https://example.com/";
-        QTest::newRow("other port kept") << "http://example.com:8080/" << "http://example.com:8080/";
-        QTest::newRow("https on 80 kept") << "https://example.com:80/" << "https://example.com:80/";
-        QTest::newRow("empty path") << "http://example.com" << "http://example.com/";
-        QTest::newRow("dot segments") << "http://example.com/a/./b/../c" << "http://example.com/a/c";
-        QTest::newRow("trailing dot-dot") << "http://example.com/a/b/.." << "http://example.com/a/";
-        QTest::newRow("trailing dot") << "http://example.com/a/." << "http://example.com/a/";
-        QTest::newRow("dot-dot above root") << "http://example.com/../../x" << "http://example.com/x";
+        QTest::newRow("scheme and host case") << "HTTP://Example.COM/a"
+                                              << "http://example.com/a";
+        QTest::newRow("path case kept") << "http://example.com/A/b"
+                                        << "http://example.com/A/b";
+        QTest::newRow("default http port") << "http://example.com:80/a"
+                                           << "http://example.com/a";
+        QTest::newRow("default https port") << "https://example.com:443/"
+                                            << "https://example.com/";
+        QTest::newRow("other port kept") << "http://example.com:8080/"
+                                         << "http://example.com:8080/";
+        QTest::newRow("https on 80 kept") << "https://example.com:80/"
+                                          << "https://example.com:80/";
+        QTest::newRow("empty path") << "http://example.com"
+                                    << "http://example.com/";
+        QTest::newRow("dot segments") << "http://example.com/a/./b/../c"
+                                      << "http://example.com/a/c";
+        QTest::newRow("trailing dot-dot") << "http://example.com/a/b/.."
+                                          << "http://example.com/a/";
+        QTest::newRow("trailing dot") << "http://example.com/a/."
+                                      << "http://example.com/a/";
+        QTest::newRow("dot-dot above root") << "http://example.com/../../x"
+                                            << "http://example.com/x";
         QTest::newRow("dot in a name kept") << "http://example.com/.well-known/a.json"
                                             << "http://example.com/.well-known/a.json";
         QTest::newRow("dots inside a segment kept") << "http://example.com/a/..b/c./.d"
                                                     << "http://example.com/a/..b/c./.d";
-        QTest::newRow("double slash kept") << "http://example.com/a//b" << "http://example.com/a//b";
-        QTest::newRow("query sorted by key") << "http://example.com/?b=2&a=1&c=3" << "http://example.com/?a=1&b=2&c=3";
+        QTest::newRow("double slash kept") << "http://example.com/a//b"
+                                           << "http://example.com/a//b";
+        QTest::newRow("query sorted by key") << "http://example.com/?b=2&a=1&c=3"
+                                             << "http://example.com/?a=1&b=2&c=3";
         QTest::newRow("repeated key keeps order") << "http://example.com/?b=1&a=2&a=1"
                                                   << "http://example.com/?a=2&a=1&b=1";
-        QTest::newRow("keys without values") << "http://example.com/?b&a" << "http://example.com/?a&b";
+        QTest::newRow("keys without values") << "http://example.com/?b&a"
+                                             << "http://example.com/?a&b";
         QTest::newRow("encoded ampersand stays in its value") << "http://example.com/?z=1&q=a%26b"
                                                               << "http://example.com/?q=a%26b&z=1";
-        QTest::newRow("empty query dropped") << "http://example.com/x?" << "http://example.com/x";
-        QTest::newRow("fragment dropped") << "http://example.com/a?x=1#frag" << "http://example.com/a?x=1";
-        QTest::newRow("unreserved decoded") << "http://example.com/%7Euser?a=%41" << "http://example.com/~user?a=A";
-        QTest::newRow("reserved stays encoded") << "http://example.com/a%2fb" << "http://example.com/a%2Fb";
+        QTest::newRow("empty query dropped") << "http://example.com/x?"
+                                             << "http://example.com/x";
+        QTest::newRow("fragment dropped") << "http://example.com/a?x=1#frag"
+                                          << "http://example.com/a?x=1";
+        QTest::newRow("unreserved decoded") << "http://example.com/%7Euser?a=%41"
+                                            << "http://example.com/~user?a=A";
+        QTest::newRow("reserved stays encoded") << "http://example.com/a%2fb"
+                                                << "http://example.com/a%2Fb";
         QTest::newRow("non-ASCII encoded") << QString::fromUtf8("http://example.com/\xc3\x84?x=\xc3\xbc")
                                            << "http://example.com/%C3%84?x=%C3%BC";
-        QTest::newRow("user info dropped") << "http://user:secret@example.com/x" << "http://example.com/x";
+        QTest::newRow("user info dropped") << "http://user:secret@example.com/x"
+                                           << "http://example.com/x";
     }
 
     void normalisation()
@@ -63,20 +82,28 @@ private Q_SLOTS:
         QCOMPARE(QString::fromLatin1(normalizedUrlBytes(QUrl(url))), normalized);
         QCOMPARE(normalizeUrl(QUrl(url)).toString(QUrl::FullyEncoded), normalized);
         const QByteArray key = keyOf(url);
-        QCOMPARE(key.left(key.contains('\n') ? key.indexOf('\n') : key.size()), "GET " + normalized.toLatin1());
+        QCOMPARE(key.left(key.contains('\n') ? key.indexOf('\n') : key.size()),
+                 "GET " + normalized.toLatin1());
     }
 
     void distinctRequestsGetDistinctKeys_data()
     {
         QTest::addColumn<QString>("a");
         QTest::addColumn<QString>("b");
-        QTest::newRow("path case") << "http://h/a" << "http://h/A";
-        QTest::newRow("scheme") << "http://h/" << "https://h/";
-        QTest::newRow("port") << "http://h/" << "http://h:8080/";
-        QTest::newRow("plus is not an encoded plus") << "http://h/?q=a+b" << "http://h/?q=a%2Bb";
-        QTest::newRow("encoded ampersand is not a separator") << "http://h/?q=a%26b" << "http://h/?q=a&b";
-        QTest::newRow("order of a repeated key") << "http://h/?a=1&a=2" << "http://h/?a=2&a=1";
-        QTest::newRow("trailing slash") << "http://h/a" << "http://h/a/";
+        QTest::newRow("path case") << "http://h/a"
+                                   << "http://h/A";
+        QTest::newRow("scheme") << "http://h/"
+                                << "https://h/";
+        QTest::newRow("port") << "http://h/"
+                              << "http://h:8080/";
+        QTest::newRow("plus is not an encoded plus") << "http://h/?q=a+b"
+                                                     << "http://h/?q=a%2Bb";
+        QTest::newRow("encoded ampersand is not a separator") << "http://h/?q=a%26b"
+                                                              << "http://h/?q=a&b";
+        QTest::newRow("order of a repeated key") << "http://h/?a=1&a=2"
+                                                 << "http://h/?a=2&a=1";
+        QTest::newRow("trailing slash") << "http://h/a"
+                                        << "http://h/a/";
     }
 
     void distinctRequestsGetDistinctKeys()
@@ -134,7 +161,8 @@ private Q_SLOTS:
             keyOf(QStringLiteral("http://h/me?x=1"), header("Authorization", "Bearer " + token)),
             keyOf(QStringLiteral("http://h/me"), header("Cookie", "session=" + token)),
             keyOf(QStringLiteral("http://user:") + QString::fromLatin1(token) + QStringLiteral("@h/me")),
-            keyOf(QStringLiteral("http://h/me"), header("X-Api-Key", token), {}, "GET", {QByteArrayLiteral("X-Api-Key")}),
+            keyOf(QStringLiteral("http://h/me"), header("X-Api-Key", token), {}, "GET",
+                  {QByteArrayLiteral("X-Api-Key")}),
         };
         for (const QByteArray &key : keys) {
             QVERIFY2(!key.contains(token), key);
@@ -153,7 +181,8 @@ private Q_SLOTS:
         const QString shown = displayKey(key);
         QCOMPARE(shown, QString::fromUtf8("GET http://h/search?q=\xe2\x80\xa6&token=\xe2\x80\xa6"));
         QVERIFY(!shown.contains(QStringLiteral("abc123")));
-        QCOMPARE(displayKey(keyOf(QStringLiteral("http://h:8080/a/b"))), QStringLiteral("GET http://h:8080/a/b"));
+        QCOMPARE(displayKey(keyOf(QStringLiteral("http://h:8080/a/b"))),
+                 QStringLiteral("GET http://h:8080/a/b"));
     }
 
     void headerLookupIsCaseInsensitive()
