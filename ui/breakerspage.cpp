@@ -115,19 +115,8 @@ QList<BreakerTileData> tileData(const Snapshot &snapshot)
 BreakersPage::BreakersPage(Engine *engine, QWidget *parent)
     : SnapshotPage(parent), m_engine(engine), m_confirm(askConfirmation)
 {
-    auto *title = new QLabel(tr("Circuit breakers"), this);
-    QFont titleFont = title->font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.3);
-    title->setFont(titleFont);
     m_updated = new QLabel(this);
-    m_updated->setObjectName(QStringLiteral("updatedLabel"));
-    auto *headerRow = new QWidget(this);
-    auto *header = new QHBoxLayout(headerRow);
-    header->setContentsMargins(0, 0, 0, 0);
-    header->addWidget(title);
-    header->addStretch(1);
-    header->addWidget(m_updated);
+    QWidget *headerRow = createHeader(tr("Circuit breakers"), m_updated);
 
     // Sorting, filtering and the operator actions.
     m_sortCombo = new QComboBox(this);

@@ -54,19 +54,8 @@ quint64 sinceResetSum(const MetricsSnapshot &metrics, const QString &name)
 
 ConnectionsPage::ConnectionsPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
 {
-    auto *title = new QLabel(tr("Connections"), this);
-    QFont titleFont = title->font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.3);
-    title->setFont(titleFont);
     m_updated = new QLabel(this);
-    m_updated->setObjectName(QStringLiteral("updatedLabel"));
-    auto *headerRow = new QWidget(this);
-    auto *header = new QHBoxLayout(headerRow);
-    header->setContentsMargins(0, 0, 0, 0);
-    header->addWidget(title);
-    header->addStretch(1);
-    header->addWidget(m_updated);
+    QWidget *headerRow = createHeader(tr("Connections"), m_updated);
 
     struct TileSpec {
         QString id;

@@ -1,5 +1,8 @@
 #include "snapshotpage.h"
 
+#include <QHBoxLayout>
+#include <QLabel>
+
 namespace vega::ui {
 
 SnapshotPage::SnapshotPage(QWidget *parent) : QWidget(parent) {}
@@ -33,6 +36,23 @@ void SnapshotPage::applyPending()
     m_pending = false;
     ++m_appliedCount;
     applySnapshot(*m_latest);
+}
+
+QWidget *SnapshotPage::createHeader(const QString &title, QLabel *updated)
+{
+    auto *label = new QLabel(title, this);
+    QFont font = label->font();
+    font.setBold(true);
+    font.setPointSizeF(font.pointSizeF() * 1.3);
+    label->setFont(font);
+    updated->setObjectName(QStringLiteral("updatedLabel"));
+    auto *row = new QWidget(this);
+    auto *layout = new QHBoxLayout(row);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(label);
+    layout->addStretch(1);
+    layout->addWidget(updated);
+    return row;
 }
 
 } // namespace vega::ui

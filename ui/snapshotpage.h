@@ -4,6 +4,10 @@
 
 #include <QWidget>
 
+QT_BEGIN_NAMESPACE
+class QLabel;
+QT_END_NAMESPACE
+
 namespace vega::ui {
 
 /**
@@ -25,6 +29,9 @@ public Q_SLOTS:
     void setSnapshot(const vega::SnapshotPtr &snapshot);
 
 protected:
+    /// The page's title row: a bold title on the left, `updated` (the "Updated hh:mm:ss"
+    /// label, named "updatedLabel") on the right. Every page uses it so they look alike.
+    QWidget *createHeader(const QString &title, QLabel *updated);
     /// Draws `snapshot`; only called while the page is on screen.
     virtual void applySnapshot(const Snapshot &snapshot) = 0;
     void showEvent(QShowEvent *event) override;

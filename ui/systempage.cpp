@@ -22,19 +22,8 @@ constexpr double kMiB = 1024.0 * 1024.0;
 
 SystemPage::SystemPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
 {
-    auto *title = new QLabel(tr("System diagnostics"), this);
-    QFont titleFont = title->font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.3);
-    title->setFont(titleFont);
     m_updated = new QLabel(this);
-    m_updated->setObjectName(QStringLiteral("updatedLabel"));
-    auto *headerRow = new QWidget(this);
-    auto *header = new QHBoxLayout(headerRow);
-    header->setContentsMargins(0, 0, 0, 0);
-    header->addWidget(title);
-    header->addStretch(1);
-    header->addWidget(m_updated);
+    QWidget *headerRow = createHeader(tr("System diagnostics"), m_updated);
 
     m_model = new DiagnosticsModel(this);
     m_view = new QTreeView(this);
