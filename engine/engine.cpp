@@ -53,7 +53,7 @@ Engine::~Engine()
     stop();
     // Last: the final snapshot's rows are flushed before the database closes.
     if (m_history) {
-        m_history->recordSnapshot(m_latest->metrics);
+        m_history->recordSnapshot(latest()->metrics);
         m_history->stop();
     }
 }
@@ -95,11 +95,12 @@ SnapshotPtr Engine::publishNow()
     snap->info.startedWallMs = m_startedWallMs;
     snap->info.mode = m_options.mode;
     snap->info.effectiveConfig = m_effectiveConfig;
-    m_latest = std::move(snap);
+    SnapshotPtr published = std::move(snap);
+    std::atomic_store(&m_latest, published);
     if (m_history && m_history->isRunning())
-        m_history->recordSnapshot(m_latest->metrics);
-    Q_EMIT snapshotAvailable(m_latest);
-    return m_latest;
+        m_history->recordSnapshot(published->metrics);
+    Q_EMIT snapshotAvailable(published);
+    return published;
 }
 
 void Engine::resetStats(const QString &who)

@@ -56,8 +56,10 @@ public:
     const EngineConfig &config() const { return m_config; }
     const EngineOptions &options() const { return m_options; }
 
-    /// The latest published snapshot (never null after construction).
-    SnapshotPtr latest() const { return m_latest; }
+    /// The latest published snapshot (never null after construction). Safe to call from any
+    /// thread (the admin API reads it from its own): the pointer is swapped atomically and
+    /// a snapshot never changes once published.
+    SnapshotPtr latest() const { return std::atomic_load(&m_latest); }
     /// Captures and publishes a snapshot now (also what the interval timer does).
     SnapshotPtr publishNow();
 
