@@ -9,6 +9,7 @@
 #include "vega_version.h"
 
 #include <QDateTime>
+#include <QTimeZone>
 
 namespace vega {
 
@@ -88,6 +89,11 @@ SnapshotPtr Engine::publishNow()
     snap->diagnostics = m_diagnostics->latest();
     snap->eventLoop = m_loopMonitor->summary();
     snap->http = m_http->summary();
+    snap->database = databaseSummary();
+    // Storage is graded beside the system categories, so its health reaches the overall
+    // grade, the Overview and reports.
+    snap->diagnostics.categories.append(gradeDatabase(snap->database, snap->metrics.get()));
+    snap->diagnostics.overall = overallHealth(snap->diagnostics.categories);
     snap->info.demo = m_demo != nullptr;
     snap->info.version = QStringLiteral(VEGA_VERSION_STRING);
     snap->info.configPath = m_options.configPath;
@@ -101,6 +107,97 @@ SnapshotPtr Engine::publishNow()
         m_history->recordSnapshot(published->metrics);
     Q_EMIT snapshotAvailable(published);
     return published;
+}
+
+DatabaseSummary Engine::databaseSummary() const
+{
+    DatabaseSummary d;
+    d.enabled = m_history != nullptr;
+    if (m_history) {
+        d.storage = m_history->status();
+        d.queueDepth = m_history->queueDepth();
+        d.queueCapacity = m_history->options().queueCapacity;
+    }
+    d.slowThresholdMs = m_sqlProfiler->options().slowThresholdMs;
+    d.statements = m_sqlProfiler->statements();
+    if (d.statements.size() > DatabaseSummary::kMaxStatements)
+        d.statements.resize(DatabaseSummary::kMaxStatements);
+    d.slowLog = m_sqlProfiler->slowLog();
+    d.connections = m_sqlProfiler->connections();
+    d.statementEvictions = m_sqlProfiler->evictions();
+    return d;
+}
+
+DiagnosticCategory gradeDatabase(const DatabaseSummary &db, const MetricsSnapshot *metrics)
+{
+    DiagnosticCategory c;
+    c.id = QStringLiteral("database");
+    c.title = QStringLiteral("Database");
+    auto number = [&c](const char *key, const char *label, double value, Unit unit = Unit::None) {
+        DiagnosticValue v;
+        v.key = QString::fromLatin1(key);
+        v.label = QString::fromLatin1(label);
+        v.number = value;
+        v.unit = unit;
+        c.values.append(v);
+    };
+    auto text = [&c](const char *key, const char *label, const QString &value) {
+        DiagnosticValue v;
+        v.key = QString::fromLatin1(key);
+        v.label = QString::fromLatin1(label);
+        v.text = value;
+        c.values.append(v);
+    };
+    if (!db.enabled) {
+        c.reason = QStringLiteral("storage is off (storage.enabled is false or there is no data directory)");
+        return c;
+    }
+    auto sinceReset = [metrics](const char *name) -> quint64 {
+        const MetricSnapshot *m = metrics ? metrics->find(QString::fromLatin1(name)) : nullptr;
+        return m ? m->sinceReset : 0;
+    };
+    const quint64 dropped = sinceReset("storage_dropped_rows");
+    const quint64 slow = sinceReset("sql_slow_queries");
+    const double fill = db.queueCapacity > 0 ? 100.0 * db.queueDepth / db.queueCapacity : 0;
+    text("location", "Database", db.storage.location);
+    number("queue_depth", "Write queue", db.queueDepth);
+    number("queue_fill_percent", "Write queue fill", fill, Unit::Percent);
+    number("dropped_rows", "Dropped samples", double(dropped));
+    number("slow_queries", "Slow queries", double(slow));
+    number("schema_version", "Schema version", db.storage.schemaVersion);
+    if (db.storage.outageSinceMs > 0) {
+        number("outage_retries", "Retries", db.storage.retries);
+        text("outage_since", "Outage since",
+             QDateTime::fromMSecsSinceEpoch(db.storage.outageSinceMs, QTimeZone::utc()).toString(Qt::ISODate));
+    }
+
+    switch (db.storage.health) {
+    case Health::Unknown:
+        c.health = Health::Unknown;
+        c.reason = QStringLiteral("connecting to %1").arg(db.storage.location);
+        return c;
+    case Health::Critical:
+    case Health::Warning:
+        c.health = db.storage.health;
+        c.reason = db.storage.fatal ? QStringLiteral("unusable: %1").arg(db.storage.error)
+                                    : QStringLiteral("writes failing, retrying (%1 retries): %2")
+                                          .arg(db.storage.retries)
+                                          .arg(db.storage.error);
+        return c;
+    case Health::Ok:
+        break;
+    }
+    if (fill >= 80) {
+        c.health = Health::Warning;
+        c.reason = QStringLiteral("write queue %1% full: the database is not keeping up").arg(qRound(fill));
+    } else if (dropped > 0) {
+        c.health = Health::Warning;
+        c.reason = QStringLiteral("%1 metric samples dropped under queue pressure since the last reset").arg(dropped);
+    } else {
+        c.health = Health::Ok;
+        c.reason = QStringLiteral("writing to %1").arg(db.storage.location);
+    }
+    return c;
 }
 
 void Engine::resetStats(const QString &who)

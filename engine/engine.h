@@ -19,6 +19,15 @@ class EventLoopMonitor;
 class HttpClient;
 class SystemDiagnostics;
 
+/**
+ * The "database" diagnostics category: Unknown while storage connects or when it is off,
+ * Critical (or Warning) while writes fail or the database is unusable, Warning when the write
+ * queue is 80% full or samples were dropped since the last reset, Ok otherwise. Values:
+ * location (text), queue_depth, queue_fill_percent, dropped_rows and slow_queries (since the
+ * last reset), schema_version, and outage_retries / outage_since during an outage.
+ */
+DiagnosticCategory gradeDatabase(const DatabaseSummary &database, const MetricsSnapshot *metrics);
+
 struct EngineOptions {
     QString configPath; // empty: defaults
     QString dataDir;
@@ -65,6 +74,9 @@ public:
 
     /// Operator action: reset what is shown; exported totals stay monotonic.
     void resetStats(const QString &who = QStringLiteral("operator"));
+
+    /// The storage status and the SQL profiler's tables, now (thread-safe parts only).
+    DatabaseSummary databaseSummary() const;
 
 Q_SIGNALS:
     void snapshotAvailable(const vega::SnapshotPtr &snapshot);

@@ -189,6 +189,65 @@ QJsonArray metricsToJson(const MetricsSnapshot &m)
     return out;
 }
 
+QJsonObject databaseToJson(const DatabaseSummary &db)
+{
+    QJsonObject o;
+    o.insert(QStringLiteral("enabled"), db.enabled);
+    QJsonObject storage;
+    storage.insert(QStringLiteral("health"), healthName(db.storage.health));
+    storage.insert(QStringLiteral("error"), db.storage.error.isEmpty() ? QJsonValue() : QJsonValue(db.storage.error));
+    storage.insert(QStringLiteral("fatal"), db.storage.fatal);
+    storage.insert(QStringLiteral("location"), db.storage.location);
+    storage.insert(QStringLiteral("schema_version"), db.storage.schemaVersion);
+    storage.insert(QStringLiteral("outage_since"),
+                   db.storage.outageSinceMs ? QJsonValue(isoUtc(db.storage.outageSinceMs)) : QJsonValue());
+    storage.insert(QStringLiteral("retries"), db.storage.retries);
+    storage.insert(QStringLiteral("queue_depth"), db.queueDepth);
+    storage.insert(QStringLiteral("queue_capacity"), db.queueCapacity);
+    o.insert(QStringLiteral("storage"), storage);
+    o.insert(QStringLiteral("slow_threshold_ms"), db.slowThresholdMs);
+    o.insert(QStringLiteral("statement_evictions"), qint64(db.statementEvictions));
+    QJsonArray statements;
+    for (const StatementStats &st : db.statements) {
+        QJsonObject so;
+        so.insert(QStringLiteral("statement"), st.normalized);
+        so.insert(QStringLiteral("calls"), qint64(st.calls));
+        so.insert(QStringLiteral("total_ms"), st.totalMs);
+        so.insert(QStringLiteral("mean_ms"), st.meanMs);
+        so.insert(QStringLiteral("p95_ms"), st.p95Ms);
+        so.insert(QStringLiteral("max_ms"), st.maxMs);
+        so.insert(QStringLiteral("rows"), qint64(st.rows));
+        so.insert(QStringLiteral("errors"), qint64(st.errors));
+        so.insert(QStringLiteral("last_call"), isoUtc(st.lastCallWallMs));
+        statements.append(so);
+    }
+    o.insert(QStringLiteral("statements"), statements);
+    QJsonArray slow;
+    for (const SlowQuery &q : db.slowLog) {
+        QJsonObject qo;
+        qo.insert(QStringLiteral("time"), isoUtc(q.wallMs));
+        qo.insert(QStringLiteral("statement"), q.normalized);
+        qo.insert(QStringLiteral("duration_ms"), q.durationMs);
+        qo.insert(QStringLiteral("correlation_id"), q.correlationId);
+        qo.insert(QStringLiteral("connection"), q.connection);
+        qo.insert(QStringLiteral("rows"), qint64(q.rows));
+        qo.insert(QStringLiteral("error"), q.error.isEmpty() ? QJsonValue() : QJsonValue(q.error));
+        slow.append(qo);
+    }
+    o.insert(QStringLiteral("slow_queries"), slow);
+    QJsonArray connections;
+    for (const ConnectionUsage &c : db.connections) {
+        QJsonObject co;
+        co.insert(QStringLiteral("connection"), c.connection);
+        co.insert(QStringLiteral("queries"), qint64(c.queries));
+        co.insert(QStringLiteral("total_ms"), c.totalMs);
+        co.insert(QStringLiteral("errors"), qint64(c.errors));
+        connections.append(co);
+    }
+    o.insert(QStringLiteral("connections"), connections);
+    return o;
+}
+
 } // namespace
 
 QJsonObject snapshotToJson(const Snapshot &snapshot)
@@ -235,6 +294,7 @@ QJsonObject snapshotToJson(const Snapshot &snapshot)
     root.insert(QStringLiteral("event_loop"), eventLoopToJson(snapshot.eventLoop));
     root.insert(QStringLiteral("diagnostics"), diagnosticsToJson(snapshot.diagnostics));
     root.insert(QStringLiteral("http"), httpToJson(snapshot.http));
+    root.insert(QStringLiteral("database"), databaseToJson(snapshot.database));
     return root;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 
 #include "eventloopmonitor.h"
+#include "historystore.h"
 #include "httpclient.h"
 #include "metrics.h"
+#include "sqlprofiler.h"
 #include "systemdiagnostics.h"
 
 #include <QJsonObject>
@@ -23,6 +25,21 @@ struct EngineInfo {
     QJsonObject effectiveConfig; // the configuration in force, defaults filled in
 };
 
+/// The storage layer and the SQL profiler at one instant (the Database page, reports and the
+/// admin API read it).
+struct DatabaseSummary {
+    bool enabled = false;  // a history store runs (storage.enabled and a data directory)
+    StorageStatus storage; // health, location (never a password), schema, current outage
+    int queueDepth = 0;    // rows waiting to be written
+    int queueCapacity = 0;
+    int slowThresholdMs = 100;
+    QList<StatementStats> statements; // by total time, largest first, at most kMaxStatements
+    QList<SlowQuery> slowLog;         // newest last
+    QList<ConnectionUsage> connections;
+    quint64 statementEvictions = 0;
+    static constexpr int kMaxStatements = 200;
+};
+
 /// Everything the engine publishes at one instant. Immutable once published; the UI,
 /// reports, and (later) the admin API and exporters all read this one object.
 struct Snapshot {
@@ -30,6 +47,7 @@ struct Snapshot {
     DiagnosticsReport diagnostics;
     EventLoopSummary eventLoop;
     HttpClientSummary http; // the engine's HTTP pipeline: totals, pools, breakers, top keys
+    DatabaseSummary database;
     EngineInfo info;
 };
 

@@ -62,7 +62,7 @@ struct DiagnosticCategory {
 struct DiagnosticsReport {
     qint64 wallMs = 0;
     Health overall = Health::Unknown;     // worst of the categories
-    QList<DiagnosticCategory> categories; // always the eight, in a fixed order
+    QList<DiagnosticCategory> categories; // the eight below in a fixed order; Engine snapshots add "database"
 
     const DiagnosticCategory *category(const QString &id) const;
 };

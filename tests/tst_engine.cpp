@@ -3,7 +3,10 @@
 #include "historystore.h"
 #include "httpclient.h"
 #include "localhttpserver.h"
+#include "report.h"
 
+#include <QJsonArray>
+#include <QJsonObject>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -91,6 +94,68 @@ private Q_SLOTS:
         });
         QTRY_VERIFY_WITH_TIMEOUT(answered, 10000);
         QCOMPARE(resets, 1);
+    }
+
+    void databaseHealthIsPartOfTheSnapshot()
+    {
+        QTemporaryDir dir;
+        EngineOptions options;
+        options.dataDir = dir.path();
+        EngineConfig config;
+        config.storage.flushIntervalMs = 50;
+        Engine engine(config, options);
+        engine.start();
+        // Once the store has opened the database, the next snapshot grades it Ok, names it,
+        // and lists the statements the store ran through the profiler.
+        QTRY_VERIFY_WITH_TIMEOUT(engine.history()->status().health == Health::Ok, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(!engine.publishNow()->database.statements.isEmpty(), 10000);
+        const SnapshotPtr snap = engine.publishNow();
+        QVERIFY(snap->database.enabled);
+        QVERIFY(snap->database.storage.location.contains(dir.path()));
+        const DiagnosticCategory *db = snap->diagnostics.category(QStringLiteral("database"));
+        QVERIFY(db);
+        QCOMPARE(db->health, Health::Ok);
+        QVERIFY2(db->reason.contains(QStringLiteral("vega.db")), qPrintable(db->reason));
+        const QJsonObject json = snapshotToJson(*snap).value(QStringLiteral("database")).toObject();
+        QCOMPARE(json.value(QStringLiteral("storage")).toObject().value(QStringLiteral("health")).toString(),
+                 QStringLiteral("ok"));
+        QVERIFY(!json.value(QStringLiteral("statements")).toArray().isEmpty());
+        QVERIFY(json.value(QStringLiteral("connections")).toArray().size() >= 1);
+    }
+
+    void databaseGrading_data()
+    {
+        QTest::addColumn<int>("storageHealth");
+        QTest::addColumn<int>("queueDepth");
+        QTest::addColumn<bool>("fatal");
+        QTest::addColumn<int>("expected");
+        QTest::addColumn<QString>("reasonPart");
+        QTest::newRow("connecting") << int(Health::Unknown) << 0 << false << int(Health::Unknown) << "connecting";
+        QTest::newRow("healthy") << int(Health::Ok) << 10 << false << int(Health::Ok) << "writing to";
+        QTest::newRow("queue 85%") << int(Health::Ok) << 85 << false << int(Health::Warning) << "85% full";
+        QTest::newRow("failing") << int(Health::Critical) << 0 << false << int(Health::Critical) << "retrying";
+        QTest::newRow("not ours") << int(Health::Critical) << 0 << true << int(Health::Critical) << "unusable";
+    }
+
+    void databaseGrading()
+    {
+        QFETCH(int, storageHealth);
+        QFETCH(int, queueDepth);
+        QFETCH(bool, fatal);
+        QFETCH(int, expected);
+        QFETCH(QString, reasonPart);
+        DatabaseSummary db;
+        db.enabled = true;
+        db.storage.health = Health(storageHealth);
+        db.storage.fatal = fatal;
+        db.storage.error = QStringLiteral("database is locked");
+        db.storage.location = QStringLiteral("SQLite /data/vega.db");
+        db.queueDepth = queueDepth;
+        db.queueCapacity = 100;
+        const DiagnosticCategory c = gradeDatabase(db, nullptr);
+        QCOMPARE(int(c.health), expected);
+        QVERIFY2(c.reason.contains(reasonPart), qPrintable(c.reason));
+        QCOMPARE(gradeDatabase(DatabaseSummary{}, nullptr).health, Health::Unknown);
     }
 };
 

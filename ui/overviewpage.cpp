@@ -39,8 +39,11 @@ QList<TileSpec> tileSpecs()
          {s("lag_p50_ms"), s("stalls_over_100ms")}},
         {s("runtime"), OverviewPage::tr("Runtime"), s("qt_version"), {s("platform")}},
         {s("load"), OverviewPage::tr("Load"), s("load_1m"), {s("load_per_core")}},
+        {s("database"), OverviewPage::tr("Database"), s("queue_depth"), {s("dropped_rows"), s("slow_queries")}},
     };
 }
+
+constexpr int kTileColumns = 5;
 
 QString labelOf(const DiagnosticValue &value)
 {
@@ -109,7 +112,7 @@ OverviewPage::OverviewPage(Engine *engine, QWidget *parent) : SnapshotPage(paren
     for (int i = 0; i < specs.size(); ++i) {
         auto *tile = new HealthTile(specs.at(i).id, specs.at(i).title, this);
         m_tiles.append(tile);
-        grid->addWidget(tile, i / 4, i % 4);
+        grid->addWidget(tile, i / kTileColumns, i % kTileColumns);
     }
 
     // What the colours mean.

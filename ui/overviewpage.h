@@ -26,7 +26,7 @@ public:
     explicit OverviewPage(Engine *engine, QWidget *parent = nullptr);
     ~OverviewPage() override;
 
-    /// The eight category ids, in display order.
+    /// The category ids (the system's eight, then the database), in display order.
     static QStringList categoryIds();
 
     int tileCount() const { return int(m_tiles.size()); }
