@@ -2,6 +2,7 @@
 #include "diagnosticsmodel.h"
 #include "downsample.h"
 #include "eventsmodel.h"
+#include "historystore.h"
 #include "stallmodel.h"
 #include "timechart.h"
 
@@ -9,6 +10,7 @@
 #include <QChartView>
 #include <QDateTime>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QToolButton>
 #include <QtTest>
 
@@ -189,6 +191,77 @@ private Q_SLOTS:
             QVERIFY(p.x() >= double(kEnd - qint64(seconds) * 1000));
             QVERIFY(p.x() <= double(kEnd));
         }
+    }
+
+    void historyFillsTheWindowBeforeLiveData_data()
+    {
+        QTest::addColumn<int>("windowSeconds");
+        QTest::addColumn<qint64>("storedFromMs"); // stored 1 s samples, up to a minute before kEnd
+        QTest::addColumn<bool>("rollUp");
+        QTest::newRow("1 h after a restart") << 3600 << kEnd - 3600 * 1000 << false;
+        QTest::newRow("24 h from rollups") << 86400 << kEnd - 23 * 3600 * 1000 << true;
+    }
+
+    void historyFillsTheWindowBeforeLiveData()
+    {
+        QFETCH(int, windowSeconds);
+        QFETCH(qint64, storedFromMs);
+        QFETCH(bool, rollUp);
+        QTemporaryDir dir;
+        MetricsRegistry registry;
+        HistoryStoreOptions options;
+        options.dataDir = dir.path();
+        options.flushIntervalMs = 20;
+        options.maintenanceIntervalMs = 0;
+        options.rawRetentionHours = 1000000; // kEnd is in the past: keep everything
+        options.minuteRetentionDays = 1000000;
+        HistoryStore store(options, &registry, nullptr);
+        store.start();
+        QTRY_COMPARE_WITH_TIMEOUT(store.status().health, Health::Ok, 10000);
+        const qint64 liveFromMs = kEnd - 59 * 1000; // the engine restarted a minute ago
+        QVector<SeriesPoint> stored;
+        for (qint64 t = storedFromMs; t < liveFromMs - 1000; t += 1000)
+            stored.append({t, 5.0});
+        store.recordSamples({QStringLiteral("queue_depth"), QStringLiteral("{}"), QStringLiteral("value"), {}},
+                            stored);
+        bool flushed = false;
+        store.flush(this, [&](bool ok) { flushed = ok; });
+        QTRY_VERIFY_WITH_TIMEOUT(flushed, 10000);
+        if (rollUp) {
+            bool done = false;
+            store.runMaintenance(kEnd, this, [&](const MaintenanceResult &r) { done = r.ok(); });
+            QTRY_VERIFY_WITH_TIMEOUT(done, 10000);
+        }
+
+        MetricSnapshot metric;
+        metric.name = QStringLiteral("queue_depth");
+        metric.type = MetricType::Gauge;
+        metric.series[size_t(SeriesField::Value)] = secondsSeries(60); // live: the last minute
+        auto chart = shownChart(1200);
+        QVERIFY(QTest::qWaitForWindowExposed(chart.get()));
+        chart->setHistoryStore(&store);
+        chart->setWindowSeconds(windowSeconds);
+        chart->setSeriesData(0, metric, SeriesField::Value);
+        chart->setEndTime(kEnd);
+        QTRY_VERIFY_WITH_TIMEOUT(chart->historyPointCount(0) > 0, 10000);
+        QCOMPARE(chart->historyLoads(), 1);
+        QTRY_VERIFY(chart->pointCount(0) > 60);
+        const QList<QPointF> pts = chart->points(0);
+        // The history reaches back to what was stored, and the live minute is still drawn.
+        QVERIFY2(pts.first().x() <= double(storedFromMs + 60 * 1000),
+                 qPrintable(QDateTime::fromMSecsSinceEpoch(qint64(pts.first().x())).toString()));
+        QCOMPARE(pts.last().x(), double(kEnd));
+        QVERIFY(std::is_sorted(pts.cbegin(), pts.cend(),
+                               [](const QPointF &a, const QPointF &b) { return a.x() < b.x(); }));
+        // Stored values are 5, live ones 1.0-1.6: both parts are there.
+        QVERIFY(std::any_of(pts.cbegin(), pts.cend(), [](const QPointF &p) { return p.y() == 5.0; }));
+        QVERIFY(std::any_of(pts.cbegin(), pts.cend(), [](const QPointF &p) { return p.y() < 2.0; }));
+
+        // New live data in the same window does not read the database again.
+        chart->setSeriesData(0, metric, SeriesField::Value);
+        QTest::qWait(50);
+        QCOMPARE(chart->historyLoads(), 1);
+        store.stop();
     }
 
     void downsamplingCapsPointsToWidth()

@@ -169,7 +169,9 @@ private Q_SLOTS:
         QVERIFY(lag.value(QStringLiteral("p99")).toDouble() >= lag.value(QStringLiteral("p50")).toDouble());
         const QJsonArray categories =
             root.value(QStringLiteral("diagnostics")).toObject().value(QStringLiteral("categories")).toArray();
-        QCOMPARE(categories.size(), 8);
+        QCOMPARE(categories.size(), 9); // the system's eight and the database
+        QCOMPARE(categories.last().toObject().value(QStringLiteral("id")).toString(), QStringLiteral("database"));
+        QCOMPARE(root.value(QStringLiteral("database")).toObject().value(QStringLiteral("enabled")).toBool(), true);
         QVERIFY(!root.value(QStringLiteral("metrics")).toArray().isEmpty());
     }
 

@@ -209,20 +209,19 @@ void ConnectionsPage::applySnapshot(const Snapshot &snapshot)
 
     const QList<const MetricSnapshot *> reuse = metrics.findAll(QStringLiteral("pool_reuse_ratio"));
     for (const MetricSnapshot *m : reuse)
-        m_reuseChart->setSeriesData(ensureHost(m->label(kHost)), m->seriesFor(SeriesField::Value), 100.0);
+        m_reuseChart->setSeriesData(ensureHost(m->label(kHost)), *m, SeriesField::Value, 100.0);
     const QList<const MetricSnapshot *> connect = metrics.findAll(QStringLiteral("pool_connect_time"));
     for (const MetricSnapshot *m : connect) {
         const int n = ensureHost(m->label(kHost));
-        m_connectChart->setSeriesData(2 * n, m->seriesFor(SeriesField::P50), 1.0 / kNsPerMs);
-        m_connectChart->setSeriesData(2 * n + 1, m->seriesFor(SeriesField::P99), 1.0 / kNsPerMs);
+        m_connectChart->setSeriesData(2 * n, *m, SeriesField::P50, 1.0 / kNsPerMs);
+        m_connectChart->setSeriesData(2 * n + 1, *m, SeriesField::P99, 1.0 / kNsPerMs);
     }
     const QList<const MetricSnapshot *> active = metrics.findAll(QStringLiteral("pool_active_requests"));
     for (const MetricSnapshot *m : active)
-        m_occupancyChart->setSeriesData(2 * ensureHost(m->label(kHost)), m->seriesFor(SeriesField::Value));
+        m_occupancyChart->setSeriesData(2 * ensureHost(m->label(kHost)), *m, SeriesField::Value);
     const QList<const MetricSnapshot *> pending = metrics.findAll(QStringLiteral("pool_pending_requests"));
     for (const MetricSnapshot *m : pending)
-        m_occupancyChart->setSeriesData(2 * ensureHost(m->label(kHost)) + 1,
-                                        m->seriesFor(SeriesField::Value));
+        m_occupancyChart->setSeriesData(2 * ensureHost(m->label(kHost)) + 1, *m, SeriesField::Value);
     for (TimeChart *chart : {m_reuseChart, m_connectChart, m_occupancyChart})
         chart->setEndTime(metrics.wallMs);
 

@@ -197,9 +197,9 @@ void EventLoopPage::applySnapshot(const Snapshot &snapshot)
         if (const MetricSnapshot *lag = snapshot.metrics->find(QStringLiteral("event_loop_lag"),
                                                                {{QStringLiteral("thread"), m_thread}})) {
             const double scale = 1.0 / kNsPerMs;
-            m_lagChart->setSeriesData(P50Series, lag->seriesFor(SeriesField::P50), scale);
-            m_lagChart->setSeriesData(P99Series, lag->seriesFor(SeriesField::P99), scale);
-            m_lagChart->setSeriesData(MaxSeries, lag->seriesFor(SeriesField::Max), scale);
+            m_lagChart->setSeriesData(P50Series, *lag, SeriesField::P50, scale);
+            m_lagChart->setSeriesData(P99Series, *lag, SeriesField::P99, scale);
+            m_lagChart->setSeriesData(MaxSeries, *lag, SeriesField::Max, scale);
         }
         m_lagChart->setEndTime(snapshot.metrics->wallMs);
     }

@@ -3,12 +3,14 @@
 #include "breakerspage.h"
 #include "connectionspage.h"
 #include "consolestatusbar.h"
+#include "databasepage.h"
 #include "engine.h"
 #include "eventlooppage.h"
 #include "overviewpage.h"
 #include "requestspage.h"
 #include "stalenesswatch.h"
 #include "systempage.h"
+#include "timechart.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -77,6 +79,11 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     m_requests = new RequestsPage(engine, m_stack);
     m_connections = new ConnectionsPage(engine, m_stack);
     m_breakers = new BreakersPage(engine, m_stack);
+    m_database = new DatabasePage(engine, m_stack);
+    // Charts fill what memory no longer (or not yet) holds from the history database.
+    const QList<TimeChart *> charts = m_stack->findChildren<TimeChart *>();
+    for (TimeChart *chart : charts)
+        chart->setHistoryStore(engine->history());
     // The page asks through the window's confirmation, so one replacement covers every action.
     m_breakers->setConfirmFunction([this](QWidget *parent, const QString &title, const QString &text) {
         return m_confirm(parent, title, text);
@@ -91,6 +98,7 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     addPage(m_requests, tr("Requests"), tr("HTTP requests: rates, coalescing, cache hits, latency"));
     addPage(m_connections, tr("Connections"), tr("Connection pools: reuse, connect time, occupancy"));
     addPage(m_breakers, tr("Breakers"), tr("Circuit breakers: error rate, volume, transitions, actions"));
+    addPage(m_database, tr("Database"), tr("History storage, batch writer and the SQL profiler"));
     createMenus();
     createToolBar();
 
@@ -115,7 +123,8 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     for (SnapshotPage *page :
          {static_cast<SnapshotPage *>(m_overview), static_cast<SnapshotPage *>(m_eventLoop),
           static_cast<SnapshotPage *>(m_system), static_cast<SnapshotPage *>(m_requests),
-          static_cast<SnapshotPage *>(m_connections), static_cast<SnapshotPage *>(m_breakers)})
+          static_cast<SnapshotPage *>(m_connections), static_cast<SnapshotPage *>(m_breakers),
+          static_cast<SnapshotPage *>(m_database)})
         connect(engine, &Engine::snapshotAvailable, page, &SnapshotPage::setSnapshot);
     connect(engine, &Engine::snapshotAvailable, this, &MainWindow::updateDemoIndicator);
     connect(m_breakers, &BreakersPage::breakerCommanded, m_statusBar,

@@ -22,6 +22,7 @@ namespace vega::ui {
 
 class BreakersPage;
 class ConnectionsPage;
+class DatabasePage;
 class ConsoleStatusBar;
 class EventLoopPage;
 class OverviewPage;
@@ -45,6 +46,7 @@ public:
         RequestsPageIndex,
         ConnectionsPageIndex,
         BreakersPageIndex,
+        DatabasePageIndex,
         PageCount
     };
 
@@ -64,6 +66,7 @@ public:
     RequestsPage *requestsPage() const { return m_requests; }
     ConnectionsPage *connectionsPage() const { return m_connections; }
     BreakersPage *breakersPage() const { return m_breakers; }
+    DatabasePage *databasePage() const { return m_database; }
     ConsoleStatusBar *consoleStatusBar() const { return m_statusBar; }
     bool isStale() const;
     /// Whether the "Demo workload" badge is shown (the engine runs its built-in demo).
@@ -115,6 +118,7 @@ private:
     RequestsPage *m_requests = nullptr;
     ConnectionsPage *m_connections = nullptr;
     BreakersPage *m_breakers = nullptr;
+    DatabasePage *m_database = nullptr;
     QLabel *m_demoBadge = nullptr;
     ConsoleStatusBar *m_statusBar = nullptr;
     StalenessWatch *m_staleness = nullptr;

@@ -341,8 +341,8 @@ void RequestsPage::updateLatencyChart(const MetricsSnapshot &metrics)
             m_latencyChart->addSeries(tr("p99 %1").arg(host), colors.second);
             m_latencySeries.insert(host, index);
         }
-        m_latencyChart->setSeriesData(index, m->seriesFor(SeriesField::P50), 1.0 / kNsPerMs);
-        m_latencyChart->setSeriesData(index + 1, m->seriesFor(SeriesField::P99), 1.0 / kNsPerMs);
+        m_latencyChart->setSeriesData(index, *m, SeriesField::P50, 1.0 / kNsPerMs);
+        m_latencyChart->setSeriesData(index + 1, *m, SeriesField::P99, 1.0 / kNsPerMs);
     }
     m_latencyChart->setEndTime(metrics.wallMs);
 }

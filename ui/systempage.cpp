@@ -97,12 +97,12 @@ void SystemPage::applySnapshot(const Snapshot &snapshot)
     const QString cpu = QStringLiteral("system_cpu_percent");
     const QString scope = QStringLiteral("scope");
     if (const MetricSnapshot *m = metrics.find(cpu, {{scope, QStringLiteral("process")}}))
-        m_cpuChart->setSeriesData(ProcessCpuSeries, m->seriesFor(SeriesField::Value));
+        m_cpuChart->setSeriesData(ProcessCpuSeries, *m, SeriesField::Value);
     if (const MetricSnapshot *m = metrics.find(cpu, {{scope, QStringLiteral("system")}}))
-        m_cpuChart->setSeriesData(SystemCpuSeries, m->seriesFor(SeriesField::Value));
+        m_cpuChart->setSeriesData(SystemCpuSeries, *m, SeriesField::Value);
     m_cpuChart->setEndTime(metrics.wallMs);
     if (const MetricSnapshot *m = metrics.find(QStringLiteral("process_rss_bytes")))
-        m_memoryChart->setSeriesData(0, m->seriesFor(SeriesField::Value), 1.0 / kMiB);
+        m_memoryChart->setSeriesData(0, *m, SeriesField::Value, 1.0 / kMiB);
     m_memoryChart->setEndTime(metrics.wallMs);
 }
 

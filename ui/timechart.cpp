@@ -2,6 +2,7 @@
 
 #include "downsample.h"
 #include "format.h"
+#include "historystore.h"
 #include "niceaxis.h"
 
 #include <QChart>
@@ -103,7 +104,7 @@ TimeChart::~TimeChart() = default;
 
 QList<int> TimeChart::windowPresets()
 {
-    return {60, 300, 900, 3600};
+    return {60, 300, 900, 3600, 86400};
 }
 
 int TimeChart::addSeries(const QString &name, const QColor &color, SeriesKind kind)
@@ -135,7 +136,11 @@ int TimeChart::addSeries(const QString &name, const QColor &color, SeriesKind ki
     }
 
     const int index = int(m_series.size());
-    m_series.append(Series{name, kind, series});
+    Series entry;
+    entry.name = name;
+    entry.kind = kind;
+    entry.chartSeries = series;
+    m_series.append(entry);
     m_latest.data.append(TimeSeries(1));
     m_latest.scale.append(1.0);
     m_shown.data.append(TimeSeries(1));
@@ -153,6 +158,107 @@ void TimeChart::setSeriesData(int index, const TimeSeries &series, double scale)
     m_latest.scale[index] = scale;
     if (m_live)
         requestRender();
+}
+
+void TimeChart::setSeriesData(int index, const MetricSnapshot &metric, SeriesField field, double scale)
+{
+    if (index < 0 || index >= m_series.size())
+        return;
+    HistorySource &source = m_series[index].source;
+    if (source.metric != metric.name || source.labels != metric.labels || source.field != field) {
+        source = HistorySource{metric.name, metric.labels, field};
+        m_series[index].history = History{};
+    }
+    setSeriesData(index, metric.seriesFor(field), scale);
+}
+
+void TimeChart::setHistoryStore(HistoryStore *store)
+{
+    if (m_store == store)
+        return;
+    m_store = store;
+    for (Series &s : m_series)
+        s.history = History{};
+    requestRender();
+}
+
+int TimeChart::historyPointCount(int seriesIndex) const
+{
+    if (seriesIndex < 0 || seriesIndex >= m_series.size())
+        return 0;
+    return int(m_series.at(seriesIndex).history.points.size());
+}
+
+QVector<SeriesPoint> TimeChart::pointsForWindow(int index, const TimeSeries &live, qint64 fromMs)
+{
+    QVector<SeriesPoint> pts = live.pointsSince(fromMs);
+    Series &series = m_series[index];
+    if (!m_store || series.source.metric.isEmpty())
+        return pts;
+    const qint64 firstLive = live.isEmpty() ? std::numeric_limits<qint64>::max() : live.at(0).tMs;
+    const qint64 windowMs = qint64(m_windowSeconds) * 1000;
+    const qint64 tolerance = std::max<qint64>(5000, windowMs / 100);
+    if (firstLive <= fromMs + tolerance)
+        return pts; // memory covers the window
+    const qint64 wantTo = live.isEmpty() ? QDateTime::currentMSecsSinceEpoch() : firstLive - 1;
+    History &h = series.history;
+    const bool covers = h.loaded && h.fromMs <= fromMs + tolerance && h.toMs >= wantTo - tolerance;
+    if (!covers && !h.pending && QDateTime::currentMSecsSinceEpoch() >= h.retryAfterMs)
+        loadHistory(index, fromMs, wantTo);
+    if (h.points.isEmpty())
+        return pts;
+    QVector<SeriesPoint> merged;
+    merged.reserve(h.points.size() + pts.size());
+    for (const SeriesPoint &p : std::as_const(h.points))
+        if (p.tMs >= fromMs && p.tMs < firstLive)
+            merged.append(p);
+    merged += pts;
+    return merged;
+}
+
+void TimeChart::loadHistory(int index, qint64 fromMs, qint64 toMs)
+{
+    Series &series = m_series[index];
+    series.history.pending = true;
+    ++m_historyLoads;
+    SeriesQuery query;
+    query.name = series.source.metric;
+    query.labels = series.source.labels;
+    query.field = series.source.field;
+    query.fromMs = fromMs;
+    query.toMs = toMs;
+    // Windows up to an hour read 1 s points (cheap, see PERFORMANCE.md); longer ones rollups.
+    query.maxPoints = std::max(3601, 2 * bucketCount());
+    const HistorySource asked = series.source;
+    m_store->loadSeries(query, this, [this, index, asked](const SeriesHistory &result) {
+        if (index >= m_series.size())
+            return;
+        Series &s = m_series[index];
+        if (s.source.metric != asked.metric || s.source.labels != asked.labels || s.source.field != asked.field)
+            return; // the series was re-pointed meanwhile
+        History &h = s.history;
+        h.pending = false;
+        if (!result.ok()) {
+            h.retryAfterMs = QDateTime::currentMSecsSinceEpoch() + 30000;
+            return;
+        }
+        h.loaded = true;
+        h.fromMs = result.query.fromMs;
+        h.toMs = result.query.toMs;
+        h.points.clear();
+        h.points.reserve(result.points.size() * 2);
+        const qint64 half = std::max<qint64>(1, result.resolutionMs / 2);
+        for (const HistoryPoint &p : result.points) {
+            if (p.min == p.max) {
+                h.points.append({p.tMs, p.value});
+            } else {
+                // A rollup: its extremes, so a spike inside the minute still shows.
+                h.points.append({p.tMs, p.min});
+                h.points.append({p.tMs + half, p.max});
+            }
+        }
+        requestRender();
+    });
 }
 
 void TimeChart::setEndTime(qint64 wallMs)
@@ -295,7 +401,7 @@ void TimeChart::render()
     double hi = -std::numeric_limits<double>::infinity();
     for (int i = 0; i < m_series.size(); ++i) {
         const bool line = m_series.at(i).kind == SeriesKind::Line;
-        const QList<QPointF> pts = windowAndDownsample(m_shown.data.at(i).pointsSince(from), from, end,
+        const QList<QPointF> pts = windowAndDownsample(pointsForWindow(i, m_shown.data.at(i), from), from, end,
                                                        line ? buckets : 0, m_shown.scale.at(i));
         for (const QPointF &p : pts) {
             lo = std::min(lo, p.y());
