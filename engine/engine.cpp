@@ -9,7 +9,6 @@
 #include "vega_version.h"
 
 #include <QDateTime>
-#include <QTimeZone>
 
 namespace vega {
 
@@ -168,7 +167,7 @@ DiagnosticCategory gradeDatabase(const DatabaseSummary &db, const MetricsSnapsho
     if (db.storage.outageSinceMs > 0) {
         number("outage_retries", "Retries", db.storage.retries);
         text("outage_since", "Outage since",
-             QDateTime::fromMSecsSinceEpoch(db.storage.outageSinceMs, QTimeZone::utc()).toString(Qt::ISODate));
+             QDateTime::fromMSecsSinceEpoch(db.storage.outageSinceMs, Qt::UTC).toString(Qt::ISODate));
     }
 
     switch (db.storage.health) {

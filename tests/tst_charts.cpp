@@ -1,4 +1,5 @@
 // TimeChart (live/paused, windows, downsampling, coalescing) and the ui models.
+#include "chartgroup.h"
 #include "diagnosticsmodel.h"
 #include "downsample.h"
 #include "eventsmodel.h"
@@ -9,6 +10,8 @@
 #include <QAbstractItemModelTester>
 #include <QChartView>
 #include <QDateTime>
+#include <QImage>
+#include <QMouseEvent>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QToolButton>
@@ -155,7 +158,7 @@ private Q_SLOTS:
     void liveButtonToggles()
     {
         auto chart = shownChart();
-        auto *button = chart->findChild<QToolButton *>();
+        auto *button = chart->findChild<QToolButton *>(QStringLiteral("liveButton"));
         QVERIFY(button);
         QVERIFY(button->isChecked());
         button->click();
@@ -262,6 +265,144 @@ private Q_SLOTS:
         QTest::qWait(50);
         QCOMPARE(chart->historyLoads(), 1);
         store.stop();
+    }
+
+    void zoomPausesAndBackUndoes()
+    {
+        auto chart = shownChart(1200);
+        QVERIFY(QTest::qWaitForWindowExposed(chart.get()));
+        chart->setWindowSeconds(300);
+        chart->setSeriesData(0, secondsSeries(600));
+        chart->setEndTime(kEnd);
+        QTRY_VERIFY(chart->pointCount(0) > 0);
+        QSignalSpy views(chart.get(), &TimeChart::viewChanged);
+        chart->zoomTo(kEnd - 120000, kEnd - 60000);
+        QVERIFY(!chart->isLive());
+        QVERIFY(chart->isZoomed());
+        QCOMPARE(chart->shownRange(), qMakePair(kEnd - 120000, kEnd - 60000));
+        QCOMPARE(chart->pointCount(0), 61);
+        chart->zoomTo(kEnd - 100000, kEnd - 90000);
+        QCOMPARE(chart->zoomDepth(), 2);
+        chart->zoomBack();
+        QCOMPARE(chart->shownRange(), qMakePair(kEnd - 120000, kEnd - 60000));
+        chart->zoomBack();
+        QVERIFY(!chart->isZoomed());
+        QVERIFY(!chart->isLive()); // back out of the zoom, still paused
+        QCOMPARE(chart->shownRange(), qMakePair(kEnd - 300000, kEnd));
+        chart->zoomTo(kEnd - 100000, kEnd - 90000);
+        chart->setLive(true); // "Back to live" leaves the zoom
+        QVERIFY(!chart->isZoomed());
+        QCOMPARE(chart->zoomDepth(), 0);
+        QVERIFY(views.count() >= 5);
+    }
+
+    void dragOnThePlotZooms()
+    {
+        auto chart = shownChart(1200);
+        QVERIFY(QTest::qWaitForWindowExposed(chart.get()));
+        chart->setSeriesData(0, secondsSeries(600));
+        chart->setEndTime(kEnd);
+        QTRY_VERIFY(chart->pointCount(0) > 0);
+        QWidget *viewport = chart->chartView()->viewport();
+        const QRectF plot = chart->chart()->plotArea();
+        const QPoint start(int(plot.left() + plot.width() * 0.25), int(plot.center().y()));
+        const QPoint end(int(plot.left() + plot.width() * 0.75), int(plot.center().y()));
+        QTest::mousePress(viewport, Qt::LeftButton, {}, start);
+        QMouseEvent move(QEvent::MouseMove, end, viewport->mapToGlobal(end), Qt::NoButton, Qt::LeftButton, {});
+        QCoreApplication::sendEvent(viewport, &move);
+        QTest::mouseRelease(viewport, Qt::LeftButton, {}, end);
+        QVERIFY(chart->isZoomed());
+        QVERIFY(!chart->isLive());
+        const auto range = chart->shownRange();
+        // The middle half of the 5 minutes, to within a few pixels.
+        QVERIFY(qAbs(range.first - (kEnd - 225000)) < 5000);
+        QVERIFY(qAbs(range.second - (kEnd - 75000)) < 5000);
+    }
+
+    void crosshairShowsValuesOnEveryChartOfAGroup()
+    {
+        auto a = shownChart(800);
+        auto b = shownChart(800);
+        QVERIFY(QTest::qWaitForWindowExposed(a.get()));
+        QVERIFY(QTest::qWaitForWindowExposed(b.get()));
+        ChartGroup group;
+        group.add(a.get());
+        group.add(b.get());
+        a->setValueSuffix(QStringLiteral(" ms"));
+        a->setSeriesData(0, secondsSeries(300, 0, 2.0));
+        b->setSeriesData(0, secondsSeries(300, 0, 7.0));
+        a->setEndTime(kEnd);
+        b->setEndTime(kEnd);
+        QTRY_VERIFY(a->pointCount(0) > 0 && b->pointCount(0) > 0);
+        Q_EMIT a->hovered(kEnd - 60000); // what moving the pointer over `a` emits
+        QCOMPARE(b->crosshair(), kEnd - 60000);
+        QVERIFY2(b->crosshairText().contains(QStringLiteral("a 7")), qPrintable(b->crosshairText()));
+        a->setCrosshair(kEnd - 60000);
+        QVERIFY2(a->crosshairText().contains(QStringLiteral(" ms")), qPrintable(a->crosshairText()));
+        Q_EMIT a->hovered(0);
+        QVERIFY(b->crosshairText().isEmpty());
+
+        // One chart's window, zoom and pause apply to the page.
+        a->setWindowSeconds(60);
+        QCOMPARE(b->windowSeconds(), 60);
+        a->zoomTo(kEnd - 50000, kEnd - 10000);
+        QVERIFY(b->isZoomed());
+        QVERIFY(!b->isLive());
+        QCOMPARE(b->shownRange(), qMakePair(kEnd - 50000, kEnd - 10000));
+        b->setLive(true);
+        QVERIFY(a->isLive());
+        QVERIFY(!a->isZoomed());
+    }
+
+    void legendHidesSeriesAndCsvHasUnits()
+    {
+        auto chart = shownChart(800);
+        chart->addSeries(QStringLiteral("b, second"), Qt::red);
+        chart->setValueAxisTitle(QStringLiteral("ms"));
+        QVERIFY(QTest::qWaitForWindowExposed(chart.get()));
+        chart->setWindowSeconds(60);
+        chart->setSeriesData(0, secondsSeries(120, 0, 1.0));
+        TimeSeries sparse(100);
+        sparse.append(kEnd - 30000, 42.5);
+        chart->setSeriesData(1, sparse);
+        chart->setEndTime(kEnd);
+        QTRY_VERIFY(chart->pointCount(0) > 0);
+
+        chart->setSeriesVisible(1, false);
+        QVERIFY(!chart->isSeriesVisible(1));
+        chart->setSeriesVisible(1, true);
+        QVERIFY(chart->isSeriesVisible(1));
+
+        const QList<QByteArray> lines = chart->toCsv().split('\n');
+        QCOMPARE(lines.first(), QByteArray("time_utc,a (ms),\"b, second (ms)\""));
+        QCOMPARE(lines.size(), 61 + 2); // header, 61 seconds, trailing newline
+        QCOMPARE(lines.at(1).left(24), QByteArray("2023-11-14T22:12:20.000Z"));
+        QVERIFY(lines.at(1).endsWith(','));          // b has no point there
+        QVERIFY(chart->toCsv().contains(",42.5\n")); // ...but one 30 s before the end
+
+        QTemporaryDir dir;
+        QString error;
+        QVERIFY(chart->exportCsv(dir.filePath(QStringLiteral("c.csv")), &error));
+        QVERIFY(chart->exportPng(dir.filePath(QStringLiteral("c.png")), &error));
+        QVERIFY(QImage(dir.filePath(QStringLiteral("c.png"))).width() > 100);
+        QVERIFY(!chart->exportCsv(dir.filePath(QStringLiteral("missing/dir/c.csv")), &error));
+        QVERIFY(error.contains(QStringLiteral("missing/dir/c.csv")));
+    }
+
+    void annotationsInRangeAreDrawn()
+    {
+        auto chart = shownChart(800);
+        QVERIFY(QTest::qWaitForWindowExposed(chart.get()));
+        chart->setWindowSeconds(300);
+        chart->setSeriesData(0, secondsSeries(300));
+        chart->setEndTime(kEnd);
+        QTRY_VERIFY(chart->pointCount(0) > 0);
+        chart->setAnnotations({{kEnd - 10000, QStringLiteral("reset"), QStringLiteral("Statistics reset")},
+                               {kEnd - 3600000, QStringLiteral("stall"), QStringLiteral("an hour ago")},
+                               {kEnd - 20000, QStringLiteral("breaker"), QStringLiteral("api opened")}});
+        QCOMPARE(chart->visibleAnnotationCount(), 2);
+        chart->zoomTo(kEnd - 15000, kEnd);
+        QCOMPARE(chart->visibleAnnotationCount(), 1);
     }
 
     void downsamplingCapsPointsToWidth()

@@ -107,6 +107,11 @@ EventLoopPage::EventLoopPage(Engine *engine, QWidget *parent)
     m_lagChart->setValueAxisTitle(tr("ms"));
     m_lagChart->setValueSuffix(QStringLiteral(" ms"));
     m_lagChart->setMinimumValueSpan(1.0);
+    if (engine) {
+        const Threshold &limits = engine->config().diagnostics.eventLoopP99Ms;
+        m_lagChart->addThreshold(limits.warning, QColor(0xe0, 0xa1, 0x1b), tr("p99 warning"));
+        m_lagChart->addThreshold(limits.critical, QColor(0xd6, 0x3c, 0x3c), tr("p99 critical"));
+    }
 
     // Distribution since reset.
     m_distribution = new QBarSet(tr("Lag since reset (ms)"), this);

@@ -1,6 +1,7 @@
 #include "mainwindow.h"
 
 #include "breakerspage.h"
+#include "chartgroup.h"
 #include "connectionspage.h"
 #include "consolestatusbar.h"
 #include "databasepage.h"
@@ -81,9 +82,14 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     m_breakers = new BreakersPage(engine, m_stack);
     m_database = new DatabasePage(engine, m_stack);
     // Charts fill what memory no longer (or not yet) holds from the history database.
-    const QList<TimeChart *> charts = m_stack->findChildren<TimeChart *>();
-    for (TimeChart *chart : charts)
+    m_charts = m_stack->findChildren<TimeChart *>();
+    for (TimeChart *chart : std::as_const(m_charts))
         chart->setHistoryStore(engine->history());
+    // The charts of a page share their time axis: crosshair, window, zoom, live.
+    for (QWidget *page : {static_cast<QWidget *>(m_eventLoop), static_cast<QWidget *>(m_system),
+                          static_cast<QWidget *>(m_requests), static_cast<QWidget *>(m_connections),
+                          static_cast<QWidget *>(m_database)})
+        ChartGroup::linkAll(page);
     // The page asks through the window's confirmation, so one replacement covers every action.
     m_breakers->setConfirmFunction([this](QWidget *parent, const QString &title, const QString &text) {
         return m_confirm(parent, title, text);
@@ -127,6 +133,7 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
           static_cast<SnapshotPage *>(m_database)})
         connect(engine, &Engine::snapshotAvailable, page, &SnapshotPage::setSnapshot);
     connect(engine, &Engine::snapshotAvailable, this, &MainWindow::updateDemoIndicator);
+    connect(engine, &Engine::snapshotAvailable, this, &MainWindow::updateAnnotations);
     connect(m_breakers, &BreakersPage::breakerCommanded, m_statusBar,
             [this](const QString &description) { m_statusBar->showMessage(description, 5000); });
     connect(m_breakers, &BreakersPage::breakerCommandFailed, m_statusBar,
@@ -139,6 +146,7 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
 
     m_statusBar->setSnapshot(engine->latest());
     updateDemoIndicator(engine->latest());
+    updateAnnotations(engine->latest());
     restoreSettings();
 }
 
@@ -328,6 +336,23 @@ void MainWindow::saveSettings() const
     settings.setValue(kGeometryKey, saveGeometry());
     settings.setValue(kStateKey, saveState());
     settings.setValue(kPageKey, currentPage());
+}
+
+void MainWindow::updateAnnotations(const SnapshotPtr &snapshot)
+{
+    if (!snapshot || !snapshot->metrics)
+        return;
+    const QList<EngineEvent> &events = snapshot->metrics->events;
+    const qint64 newest = events.isEmpty() ? 0 : events.last().wallMs;
+    if (newest == m_lastAnnotatedEventMs && int(events.size()) == m_lastAnnotatedEventCount)
+        return;
+    m_lastAnnotatedEventMs = newest;
+    m_lastAnnotatedEventCount = int(events.size());
+    QList<TimeChart::Annotation> annotations;
+    for (const EngineEvent &e : events)
+        annotations.append({e.wallMs, e.kind, e.source + QStringLiteral(": ") + e.message});
+    for (TimeChart *chart : std::as_const(m_charts))
+        chart->setAnnotations(annotations);
 }
 
 } // namespace vega::ui

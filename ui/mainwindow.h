@@ -23,6 +23,7 @@ namespace vega::ui {
 class BreakersPage;
 class ConnectionsPage;
 class DatabasePage;
+class TimeChart;
 class ConsoleStatusBar;
 class EventLoopPage;
 class OverviewPage;
@@ -102,6 +103,8 @@ private:
     void createToolBar();
     void addPage(SnapshotPage *page, const QString &title, const QString &toolTip);
     void onNavigationRowChanged(int row);
+    /// Resets, stalls and breaker transitions of the snapshot's events, marked on every chart.
+    void updateAnnotations(const vega::SnapshotPtr &snapshot);
     void updateDemoIndicator(const vega::SnapshotPtr &snapshot);
     void restoreSettings();
     void saveSettings() const;
@@ -119,6 +122,9 @@ private:
     ConnectionsPage *m_connections = nullptr;
     BreakersPage *m_breakers = nullptr;
     DatabasePage *m_database = nullptr;
+    QList<TimeChart *> m_charts;
+    qint64 m_lastAnnotatedEventMs = -1;
+    int m_lastAnnotatedEventCount = -1;
     QLabel *m_demoBadge = nullptr;
     ConsoleStatusBar *m_statusBar = nullptr;
     StalenessWatch *m_staleness = nullptr;

@@ -11,9 +11,21 @@
 #include <QCursor>
 #include <QDateTime>
 #include <QDateTimeAxis>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGraphicsLineItem>
+#include <QGraphicsRectItem>
+#include <QGraphicsSimpleTextItem>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLegendMarker>
 #include <QLineSeries>
+#include <QMap>
+#include <QMenu>
+#include <QMouseEvent>
+#include <QRegularExpression>
+#include <QRubberBand>
+#include <QSaveFile>
 #include <QScatterSeries>
 #include <QToolButton>
 #include <QToolTip>
@@ -23,10 +35,31 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace vega::ui {
 
 namespace {
+TimeChart::SaveFileFunction &saveFileFunction()
+{
+    static TimeChart::SaveFileFunction function = [](QWidget *parent, const QString &caption,
+                                                     const QString &suggestedName, const QString &filter) {
+        return QFileDialog::getSaveFileName(parent, caption, suggestedName, filter);
+    };
+    return function;
+}
+
+QString csvField(const QString &text)
+{
+    if (!text.contains(QLatin1Char(',')) && !text.contains(QLatin1Char('"')) && !text.contains(QLatin1Char('\n')))
+        return text;
+    QString quoted = text;
+    quoted.replace(QLatin1Char('"'), QStringLiteral("\"\""));
+    return QLatin1Char('"') + quoted + QLatin1Char('"');
+}
+
+constexpr int kMinimumZoomPixels = 8;
+
 QString windowLabel(int seconds)
 {
     if (seconds % 3600 == 0)
@@ -71,16 +104,24 @@ TimeChart::TimeChart(const QString &title, QWidget *parent) : QWidget(parent)
         m_windowCombo->addItem(windowLabel(seconds), seconds);
 
     m_liveButton = new QToolButton(this);
+    m_liveButton->setObjectName(QStringLiteral("liveButton"));
     m_liveButton->setCheckable(true);
     m_liveButton->setChecked(true);
     m_liveButton->setAutoRaise(false);
     m_liveButton->setMinimumWidth(90);
+
+    m_backButton = new QToolButton(this);
+    m_backButton->setObjectName(QStringLiteral("backButton"));
+    m_backButton->setText(tr("◀ Back"));
+    m_backButton->setToolTip(tr("Undo the last zoom"));
+    m_backButton->hide();
 
     auto *headerRow = new QWidget(this);
     auto *header = new QHBoxLayout(headerRow);
     header->setContentsMargins(4, 0, 4, 0);
     header->addWidget(m_title);
     header->addStretch(1);
+    header->addWidget(m_backButton);
     header->addWidget(m_windowCombo);
     header->addWidget(m_liveButton);
 
@@ -94,6 +135,28 @@ TimeChart::TimeChart(const QString &title, QWidget *parent) : QWidget(parent)
     connect(&m_renderTimer, &QTimer::timeout, this, &TimeChart::render);
     connect(m_liveButton, &QToolButton::toggled, this, &TimeChart::setLive);
     connect(m_windowCombo, &QComboBox::activated, this, &TimeChart::onWindowComboActivated);
+    connect(m_backButton, &QToolButton::clicked, this, &TimeChart::zoomBack);
+
+    // Crosshair, drawn over the plot (children of the chart item, so the scene owns them).
+    m_crossLine = new QGraphicsLineItem(m_chart);
+    m_crossLine->setPen(QPen(QColor(0x55, 0x5d, 0x68), 1, Qt::DashLine));
+    m_crossLine->setZValue(20);
+    m_crossBox = new QGraphicsRectItem(m_chart);
+    m_crossBox->setBrush(QColor(255, 255, 255, 225));
+    m_crossBox->setPen(QPen(QColor(0x9a, 0xa1, 0xab)));
+    m_crossBox->setZValue(21);
+    m_crossText = new QGraphicsSimpleTextItem(m_chart);
+    m_crossText->setZValue(22);
+    for (QGraphicsItem *item : {static_cast<QGraphicsItem *>(m_crossLine), static_cast<QGraphicsItem *>(m_crossBox),
+                                static_cast<QGraphicsItem *>(m_crossText)})
+        item->hide();
+    connect(m_chart, &QChart::plotAreaChanged, this, [this] { updateOverlays(); });
+
+    m_rubberBand = new QRubberBand(QRubberBand::Rectangle, m_view->viewport());
+    m_view->viewport()->setMouseTracking(true);
+    m_view->viewport()->installEventFilter(this);
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_view, &QWidget::customContextMenuRequested, this, &TimeChart::showContextMenu);
 
     setWindowSeconds(300);
     updateLiveButton();
@@ -147,6 +210,10 @@ int TimeChart::addSeries(const QString &name, const QColor &color, SeriesKind ki
     m_shown.scale.append(1.0);
     connect(series, &QXYSeries::hovered, this,
             [this, index](const QPointF &point, bool state) { showPointToolTip(index, point, state); });
+    const QList<QLegendMarker *> markers = m_chart->legend()->markers(series);
+    for (QLegendMarker *marker : markers)
+        connect(marker, &QLegendMarker::clicked, this,
+                [this, index] { setSeriesVisible(index, !isSeriesVisible(index)); });
     return index;
 }
 
@@ -307,6 +374,12 @@ void TimeChart::setLive(bool live)
     if (m_live == live)
         return;
     m_live = live;
+    if (m_live) {
+        // Back to live leaves any zoom.
+        m_zoom = {0, 0};
+        m_zoomHistory.clear();
+        m_backButton->hide();
+    }
     updateLiveButton();
     if (m_live) {
         // Back to live: show the newest data now, not at the next snapshot.
@@ -318,6 +391,7 @@ void TimeChart::setLive(bool live)
         m_renderTimer.stop();
     }
     Q_EMIT liveChanged(m_live);
+    Q_EMIT viewChanged();
 }
 
 void TimeChart::setWindowSeconds(int seconds)
@@ -336,6 +410,7 @@ void TimeChart::setWindowSeconds(int seconds)
     else
         m_needsRender = true;
     Q_EMIT windowSecondsChanged(m_windowSeconds);
+    Q_EMIT viewChanged();
 }
 
 void TimeChart::onWindowComboActivated(int comboIndex)
@@ -394,12 +469,24 @@ void TimeChart::render()
     }
     if (end <= 0)
         end = QDateTime::currentMSecsSinceEpoch();
-    const qint64 from = end - qint64(m_windowSeconds) * 1000;
+    qint64 from = end - qint64(m_windowSeconds) * 1000;
+    if (isZoomed()) {
+        from = m_zoom.first;
+        end = m_zoom.second;
+    }
+    m_shownFrom = from;
+    m_shownTo = end;
     const int buckets = bucketCount();
 
     double lo = std::numeric_limits<double>::infinity();
     double hi = -std::numeric_limits<double>::infinity();
+    // Threshold lines do not stretch the value axis: a 100 ms limit must not flatten 0.2 ms
+    // of lag; a line beyond the range is clipped away.
+    for (const Threshold &t : std::as_const(m_thresholds))
+        t.series->replace({QPointF(double(from), t.value), QPointF(double(end), t.value)});
     for (int i = 0; i < m_series.size(); ++i) {
+        if (!m_series.at(i).chartSeries->isVisible())
+            continue;
         const bool line = m_series.at(i).kind == SeriesKind::Line;
         const QList<QPointF> pts = windowAndDownsample(pointsForWindow(i, m_shown.data.at(i), from), from, end,
                                                        line ? buckets : 0, m_shown.scale.at(i));
@@ -421,6 +508,7 @@ void TimeChart::render()
     const NiceRange range = niceRange(lo, hi);
     m_axisY->setRange(range.min, range.max);
     m_axisY->setTickCount(range.tickCount);
+    updateOverlays();
 
     ++m_renderCount;
     m_sinceRender.start();
@@ -455,6 +543,379 @@ void TimeChart::showPointToolTip(int seriesIndex, const QPointF &point, bool hov
                          QString::number(point.y(), 'g', 4) + m_valueSuffix + QStringLiteral(" at ") +
                          formatClockTime(qint64(point.x()));
     QToolTip::showText(QCursor::pos(), text, m_view);
+}
+
+QString TimeChart::title() const
+{
+    return m_title->text();
+}
+
+TimeChart::ViewState TimeChart::viewState() const
+{
+    ViewState state;
+    state.live = m_live;
+    state.windowSeconds = m_windowSeconds;
+    state.zoom = m_zoom;
+    state.zoomHistory = m_zoomHistory;
+    return state;
+}
+
+void TimeChart::setViewState(const ViewState &state)
+{
+    const QSignalBlocker blocker(this);
+    setWindowSeconds(state.windowSeconds);
+    setLive(state.live);
+    m_zoom = state.zoom;
+    m_zoomHistory = state.zoomHistory;
+    m_backButton->setVisible(isZoomed() || !m_zoomHistory.isEmpty());
+    if (isOnScreen())
+        render();
+    else
+        m_needsRender = true;
+}
+
+void TimeChart::zoomTo(qint64 fromMs, qint64 toMs)
+{
+    if (toMs <= fromMs)
+        return;
+    m_zoomHistory.append(m_zoom);
+    m_zoom = {fromMs, toMs};
+    m_backButton->show();
+    if (m_live) {
+        m_live = false;
+        m_renderTimer.stop();
+        updateLiveButton();
+        Q_EMIT liveChanged(false);
+    }
+    if (isOnScreen())
+        render();
+    else
+        m_needsRender = true;
+    Q_EMIT viewChanged();
+}
+
+void TimeChart::zoomBack()
+{
+    if (m_zoomHistory.isEmpty())
+        return;
+    m_zoom = m_zoomHistory.takeLast();
+    m_backButton->setVisible(isZoomed() || !m_zoomHistory.isEmpty());
+    if (isOnScreen())
+        render();
+    else
+        m_needsRender = true;
+    Q_EMIT viewChanged();
+}
+
+void TimeChart::addThreshold(double value, const QColor &color, const QString &label)
+{
+    auto *line = new QLineSeries(m_chart);
+    QPen pen(color);
+    pen.setStyle(Qt::DashLine);
+    pen.setWidthF(1.2);
+    line->setPen(pen);
+    line->setName(label);
+    m_chart->addSeries(line);
+    line->attachAxis(m_axisX);
+    line->attachAxis(m_axisY);
+    if (isVisible()) {
+        m_axisX->hide();
+        m_axisX->show();
+    }
+    m_thresholds.append({value, line});
+    requestRender();
+}
+
+void TimeChart::setAnnotations(const QList<Annotation> &annotations)
+{
+    m_annotations = annotations;
+    updateOverlays();
+}
+
+void TimeChart::setSeriesVisible(int index, bool visible)
+{
+    if (index < 0 || index >= m_series.size())
+        return;
+    QXYSeries *series = m_series.at(index).chartSeries;
+    series->setVisible(visible);
+    // A hidden series keeps its legend entry, greyed, so it can be clicked back.
+    const QList<QLegendMarker *> markers = m_chart->legend()->markers(series);
+    for (QLegendMarker *marker : markers) {
+        marker->setVisible(true);
+        QColor labelColor = m_chart->legend()->labelColor();
+        labelColor.setAlphaF(visible ? 1.0 : 0.4);
+        marker->setLabelBrush(labelColor);
+        marker->setFont([&] {
+            QFont f = m_chart->legend()->font();
+            f.setStrikeOut(!visible);
+            return f;
+        }());
+    }
+    if (isOnScreen())
+        render();
+    else
+        m_needsRender = true;
+}
+
+bool TimeChart::isSeriesVisible(int index) const
+{
+    return index >= 0 && index < m_series.size() && m_series.at(index).chartSeries->isVisible();
+}
+
+void TimeChart::setCrosshair(qint64 tMs)
+{
+    m_crosshairMs = tMs;
+    updateOverlays();
+}
+
+QString TimeChart::crosshairText() const
+{
+    return m_crosshairMs > 0 && m_crossText->isVisible() ? m_crossText->text() : QString();
+}
+
+void TimeChart::updateOverlays()
+{
+    const QRectF plot = m_chart->plotArea();
+    const bool haveRange = m_shownTo > m_shownFrom && plot.width() > 1;
+    auto xOf = [&](qint64 t) {
+        return plot.left() + plot.width() * double(t - m_shownFrom) / double(m_shownTo - m_shownFrom);
+    };
+
+    // Annotations: one dashed vertical line each, reusing the items.
+    int shown = 0;
+    if (haveRange) {
+        for (const Annotation &a : std::as_const(m_annotations)) {
+            if (a.tMs < m_shownFrom || a.tMs > m_shownTo)
+                continue;
+            if (shown == m_annotationItems.size()) {
+                auto *item = new QGraphicsLineItem(m_chart);
+                item->setZValue(10);
+                m_annotationItems.append(item);
+            }
+            QGraphicsLineItem *item = m_annotationItems.at(shown++);
+            QColor color = a.kind == QLatin1String("reset")     ? QColor(0x25, 0x63, 0xeb)
+                           : a.kind == QLatin1String("stall")   ? QColor(0xd6, 0x3c, 0x3c)
+                           : a.kind == QLatin1String("breaker") ? QColor(0xb4, 0x53, 0x09)
+                                                                : QColor(0x6b, 0x72, 0x80);
+            item->setPen(QPen(color, 1.2, Qt::DotLine));
+            const double x = xOf(a.tMs);
+            item->setLine(x, plot.top(), x, plot.bottom());
+            item->setToolTip(QStringLiteral("%1 %2: %3").arg(formatClockTime(a.tMs), a.kind, a.text));
+            item->show();
+        }
+    }
+    for (int i = shown; i < m_annotationItems.size(); ++i)
+        m_annotationItems.at(i)->hide();
+    m_visibleAnnotations = shown;
+
+    // Crosshair.
+    const bool cross = haveRange && m_crosshairMs >= m_shownFrom && m_crosshairMs <= m_shownTo;
+    m_crossLine->setVisible(cross);
+    m_crossBox->setVisible(cross);
+    m_crossText->setVisible(cross);
+    if (!cross)
+        return;
+    const double x = xOf(m_crosshairMs);
+    m_crossLine->setLine(x, plot.top(), x, plot.bottom());
+    QStringList parts{formatClockTime(m_crosshairMs)};
+    for (const Series &s : std::as_const(m_series)) {
+        if (!s.chartSeries->isVisible())
+            continue;
+        const QList<QPointF> pts = s.chartSeries->points();
+        if (pts.isEmpty())
+            continue;
+        // The drawn point nearest in time.
+        const auto it = std::lower_bound(pts.cbegin(), pts.cend(), double(m_crosshairMs),
+                                         [](const QPointF &p, double t) { return p.x() < t; });
+        auto nearest = it == pts.cend() ? it - 1 : it;
+        if (it != pts.cbegin() && it != pts.cend() &&
+            std::abs((it - 1)->x() - double(m_crosshairMs)) < std::abs(it->x() - double(m_crosshairMs)))
+            nearest = it - 1;
+        parts.append(s.name + QStringLiteral(" ") + QString::number(nearest->y(), 'g', 4) + m_valueSuffix);
+    }
+    m_crossText->setText(parts.join(QStringLiteral("\n")));
+    const QRectF textRect = m_crossText->boundingRect();
+    double left = x + 8;
+    if (left + textRect.width() + 8 > plot.right())
+        left = x - 8 - textRect.width();
+    m_crossText->setPos(left, plot.top() + 6);
+    m_crossBox->setRect(left - 4, plot.top() + 3, textRect.width() + 8, textRect.height() + 6);
+}
+
+qint64 TimeChart::timeAt(const QPoint &viewportPos) const
+{
+    const QPointF scenePos = m_view->mapToScene(viewportPos);
+    const QPointF chartPos = m_chart->mapFromScene(scenePos);
+    if (!m_chart->plotArea().contains(chartPos))
+        return 0;
+    return qint64(m_chart->mapToValue(chartPos).x());
+}
+
+bool TimeChart::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched != m_view->viewport())
+        return QWidget::eventFilter(watched, event);
+    switch (event->type()) {
+    case QEvent::MouseMove: {
+        auto *me = static_cast<QMouseEvent *>(event);
+        const QPoint pos = me->position().toPoint();
+        if (m_dragStartX >= 0) {
+            m_rubberBand->setGeometry(QRect(QPoint(std::min(m_dragStartX, pos.x()), int(m_chart->plotArea().top())),
+                                            QPoint(std::max(m_dragStartX, pos.x()), int(m_chart->plotArea().bottom())))
+                                          .normalized());
+            m_rubberBand->show();
+        }
+        const qint64 t = timeAt(pos);
+        setCrosshair(t);
+        Q_EMIT hovered(t);
+        break;
+    }
+    case QEvent::Leave:
+        setCrosshair(0);
+        Q_EMIT hovered(0);
+        break;
+    case QEvent::MouseButtonPress: {
+        auto *me = static_cast<QMouseEvent *>(event);
+        if (me->button() == Qt::LeftButton && timeAt(me->position().toPoint()) > 0) {
+            m_dragStartX = me->position().toPoint().x();
+            return true;
+        }
+        break;
+    }
+    case QEvent::MouseButtonRelease: {
+        auto *me = static_cast<QMouseEvent *>(event);
+        if (me->button() != Qt::LeftButton || m_dragStartX < 0)
+            break;
+        const int startX = std::exchange(m_dragStartX, -1);
+        m_rubberBand->hide();
+        const int endX = me->position().toPoint().x();
+        if (std::abs(endX - startX) < kMinimumZoomPixels)
+            return true; // a click, not a drag
+        const QRectF plot = m_chart->plotArea();
+        auto timeOfX = [&](int x) {
+            const double clamped = std::clamp(double(x), plot.left(), plot.right());
+            return m_shownFrom + qint64((clamped - plot.left()) / plot.width() * double(m_shownTo - m_shownFrom));
+        };
+        zoomTo(timeOfX(std::min(startX, endX)), timeOfX(std::max(startX, endX)));
+        return true;
+    }
+    case QEvent::MouseButtonDblClick:
+        if (isZoomed() || !m_zoomHistory.isEmpty())
+            zoomBack();
+        return true;
+    default:
+        break;
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
+QString TimeChart::unitLabel() const
+{
+    const QString title = m_axisY->titleText().trimmed();
+    return title.isEmpty() ? m_valueSuffix.trimmed() : title;
+}
+
+QVector<SeriesPoint> TimeChart::rawPointsInRange(int index) const
+{
+    QVector<SeriesPoint> out;
+    const Series &series = m_series.at(index);
+    const TimeSeries &live = m_shown.data.at(index);
+    const double scale = m_shown.scale.at(index);
+    const qint64 firstLive = live.isEmpty() ? std::numeric_limits<qint64>::max() : live.at(0).tMs;
+    for (const SeriesPoint &p : series.history.points)
+        if (p.tMs >= m_shownFrom && p.tMs <= m_shownTo && p.tMs < firstLive)
+            out.append({p.tMs, p.value * scale});
+    const QVector<SeriesPoint> livePoints = live.pointsSince(m_shownFrom);
+    for (const SeriesPoint &p : livePoints) {
+        if (p.tMs > m_shownTo)
+            break;
+        if (std::isfinite(p.value))
+            out.append({p.tMs, p.value * scale});
+    }
+    return out;
+}
+
+QByteArray TimeChart::toCsv() const
+{
+    const QString unit = unitLabel();
+    QStringList header{QStringLiteral("time_utc")};
+    QMap<qint64, QVector<QString>> rows;
+    const int columns = int(m_series.size());
+    for (int i = 0; i < columns; ++i) {
+        header.append(csvField(unit.isEmpty() ? m_series.at(i).name
+                                              : QStringLiteral("%1 (%2)").arg(m_series.at(i).name, unit)));
+        const QVector<SeriesPoint> pts = rawPointsInRange(i);
+        for (const SeriesPoint &p : pts) {
+            QVector<QString> &row = rows[p.tMs];
+            row.resize(columns);
+            row[i] = QString::number(p.value, 'g', 10);
+        }
+    }
+    QByteArray out = header.join(QLatin1Char(',')).toUtf8() + "\n";
+    for (auto it = rows.cbegin(); it != rows.cend(); ++it) {
+        QVector<QString> row = it.value();
+        row.resize(columns);
+        out += QDateTime::fromMSecsSinceEpoch(it.key(), Qt::UTC).toString(Qt::ISODateWithMs).toUtf8();
+        for (const QString &cell : std::as_const(row))
+            out += ',' + cell.toUtf8();
+        out += '\n';
+    }
+    return out;
+}
+
+bool TimeChart::exportCsv(const QString &path, QString *error) const
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(toCsv()) < 0 || !file.commit()) {
+        if (error)
+            *error = tr("cannot write %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+bool TimeChart::exportPng(const QString &path, QString *error)
+{
+    const QPixmap pixmap = grab();
+    if (pixmap.isNull() || !pixmap.save(path, "PNG")) {
+        if (error)
+            *error = tr("cannot write %1: the image could not be saved there").arg(path);
+        return false;
+    }
+    return true;
+}
+
+void TimeChart::setSaveFileFunction(SaveFileFunction function)
+{
+    saveFileFunction() = std::move(function);
+}
+
+void TimeChart::exportWithDialog(bool png)
+{
+    QString base = m_title->text().toLower();
+    base.replace(QRegularExpression(QStringLiteral("[^a-z0-9]+")), QStringLiteral("-"));
+    base = base.trimmed();
+    const QString suggested = base + (png ? QStringLiteral(".png") : QStringLiteral(".csv"));
+    const QString path = saveFileFunction()(this, png ? tr("Export chart as PNG") : tr("Export chart data as CSV"),
+                                            suggested, png ? tr("PNG images (*.png)") : tr("CSV files (*.csv)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    const bool ok = png ? exportPng(path, &error) : exportCsv(path, &error);
+    QToolTip::showText(QCursor::pos(), ok ? tr("Saved %1").arg(QFileInfo(path).fileName()) : error, this);
+}
+
+void TimeChart::showContextMenu(const QPoint &pos)
+{
+    QMenu menu(this);
+    menu.addAction(tr("Export PNG…"), this, [this] { exportWithDialog(true); });
+    menu.addAction(tr("Export CSV…"), this, [this] { exportWithDialog(false); });
+    menu.addSeparator();
+    QAction *back = menu.addAction(tr("Back (undo zoom)"), this, &TimeChart::zoomBack);
+    back->setEnabled(!m_zoomHistory.isEmpty());
+    QAction *live = menu.addAction(tr("Back to live"), this, [this] { setLive(true); });
+    live->setEnabled(!m_live);
+    menu.exec(m_view->viewport()->mapToGlobal(pos));
 }
 
 } // namespace vega::ui

@@ -5,16 +5,24 @@
 
 #include <QColor>
 #include <QElapsedTimer>
+#include <QPair>
 #include <QList>
 #include <QPointF>
 #include <QTimer>
 #include <QWidget>
+
+#include <functional>
 
 QT_BEGIN_NAMESPACE
 class QChart;
 class QChartView;
 class QComboBox;
 class QDateTimeAxis;
+class QGraphicsLineItem;
+class QGraphicsRectItem;
+class QGraphicsSimpleTextItem;
+class QLineSeries;
+class QRubberBand;
 class QLabel;
 class QToolButton;
 class QValueAxis;
@@ -44,11 +52,36 @@ namespace vega::ui {
  * runs on the store's thread; the chart draws the live data meanwhile and redraws when the
  * history arrives. A window's history is read again once the live data has moved on by 1%
  * of the window (at least 5 s); a failed read is retried after 30 s.
+ *
+ * Operators: drag across the plot to zoom into a time range (zooming pauses; "Back" undoes
+ * one zoom, Live returns to the moving window); hovering shows a crosshair with every
+ * series' value at that moment (ChartGroup repeats it on every chart of a page); clicking a
+ * legend entry hides or shows its series; the context menu exports the shown range as PNG
+ * or CSV (ISO-8601 UTC times, units in the header). Threshold lines and annotations (resets,
+ * stalls, breaker transitions) are drawn over the data.
  */
 class TimeChart : public QWidget {
     Q_OBJECT
 public:
     enum class SeriesKind { Line, Markers };
+
+    /// A moment worth marking on the time axis.
+    struct Annotation {
+        qint64 tMs = 0;
+        QString kind; // "reset", "stall", "breaker", ...
+        QString text;
+    };
+    /// What a chart shows in time: shared by the charts of a page (ChartGroup).
+    struct ViewState {
+        bool live = true;
+        int windowSeconds = 300;
+        QPair<qint64, qint64> zoom{0, 0};          // {0, 0}: the moving window
+        QList<QPair<qint64, qint64>> zoomHistory; // for Back, oldest first
+    };
+    /// Asks where to save an export; returns the path or empty for cancel. Tests replace it.
+    using SaveFileFunction =
+        std::function<QString(QWidget *parent, const QString &caption, const QString &suggestedName,
+                              const QString &filter)>;
 
     explicit TimeChart(const QString &title, QWidget *parent = nullptr);
     ~TimeChart() override;
@@ -93,6 +126,44 @@ public:
 
     QChart *chart() const { return m_chart; }
     QChartView *chartView() const { return m_view; }
+    QString title() const;
+
+    /// A dashed horizontal line at `value` (in drawn units) with a legend entry. It does not
+    /// widen the value axis: shown only when the data reaches near it.
+    void addThreshold(double value, const QColor &color, const QString &label);
+    /// Vertical markers; those inside the shown range are drawn, with `text` as tooltip.
+    void setAnnotations(const QList<Annotation> &annotations);
+    /// Annotations drawn at the last redraw.
+    int visibleAnnotationCount() const { return m_visibleAnnotations; }
+
+    /// Shows [fromMs, toMs] and pauses; the previous view goes to the zoom history.
+    void zoomTo(qint64 fromMs, qint64 toMs);
+    /// Undoes the last zoom (the moving window after the first one, still paused).
+    void zoomBack();
+    bool isZoomed() const { return m_zoom.second > m_zoom.first; }
+    int zoomDepth() const { return int(m_zoomHistory.size()); }
+    /// The time range drawn at the last redraw (UTC ms).
+    QPair<qint64, qint64> shownRange() const { return {m_shownFrom, m_shownTo}; }
+    ViewState viewState() const;
+    /// Takes another chart's view without emitting viewChanged().
+    void setViewState(const ViewState &state);
+
+    /// A vertical line at `tMs` with every visible series' value there; 0 hides it.
+    void setCrosshair(qint64 tMs);
+    qint64 crosshair() const { return m_crosshairMs; }
+    /// The crosshair's text ("hh:mm:ss  name value, ..."); empty when hidden.
+    QString crosshairText() const;
+
+    void setSeriesVisible(int index, bool visible);
+    bool isSeriesVisible(int index) const;
+
+    /// The data of the shown range, not downsampled: `time_utc` (ISO-8601 with ms, UTC) and
+    /// one column per series, named with its unit ("p99 (ms)"). Empty cells where a series has
+    /// no point at that time.
+    QByteArray toCsv() const;
+    bool exportCsv(const QString &path, QString *error) const;
+    bool exportPng(const QString &path, QString *error);
+    static void setSaveFileFunction(SaveFileFunction function);
 
 public Q_SLOTS:
     void setLive(bool live);
@@ -102,10 +173,15 @@ Q_SIGNALS:
     void liveChanged(bool live);
     void windowSecondsChanged(int seconds);
     void rendered();
+    /// The pointer is over the plot at `tMs` (0: it left).
+    void hovered(qint64 tMs);
+    /// Live, window or zoom changed by the operator (or a call), not by setViewState().
+    void viewChanged();
 
 protected:
     void showEvent(QShowEvent *event) override;
     void resizeEvent(QResizeEvent *event) override;
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
     struct HistorySource {
@@ -146,6 +222,12 @@ private:
     void updateLiveButton();
     void onWindowComboActivated(int comboIndex);
     void showPointToolTip(int seriesIndex, const QPointF &point, bool hovering);
+    void updateOverlays();
+    void showContextMenu(const QPoint &pos);
+    void exportWithDialog(bool png);
+    QVector<SeriesPoint> rawPointsInRange(int index) const;
+    qint64 timeAt(const QPoint &viewportPos) const;
+    QString unitLabel() const;
 
     QChart *m_chart = nullptr;
     QChartView *m_view = nullptr;
@@ -154,6 +236,25 @@ private:
     QLabel *m_title = nullptr;
     QComboBox *m_windowCombo = nullptr;
     QToolButton *m_liveButton = nullptr;
+    QToolButton *m_backButton = nullptr;
+    QRubberBand *m_rubberBand = nullptr;
+    int m_dragStartX = -1;
+    QGraphicsLineItem *m_crossLine = nullptr;
+    QGraphicsRectItem *m_crossBox = nullptr;
+    QGraphicsSimpleTextItem *m_crossText = nullptr;
+    qint64 m_crosshairMs = 0;
+    struct Threshold {
+        double value = 0;
+        QLineSeries *series = nullptr;
+    };
+    QList<Threshold> m_thresholds;
+    QList<Annotation> m_annotations;
+    QList<QGraphicsLineItem *> m_annotationItems;
+    int m_visibleAnnotations = 0;
+    QPair<qint64, qint64> m_zoom{0, 0}; // {0, 0}: the moving window
+    QList<QPair<qint64, qint64>> m_zoomHistory;
+    qint64 m_shownFrom = 0;
+    qint64 m_shownTo = 0;
 
     QList<Series> m_series;
     Frame m_latest; // newest data received
