@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "database.h"
 #include "jsonparser.h"
 
 #include <QFile>
@@ -34,7 +35,22 @@ struct Leaf {
     std::function<void(EngineConfig &, const QString &)> setString = {};
     std::function<QString(const EngineConfig &)> getString = {};
     std::function<QString(const QString &)> checkString = {};
+    // Leaves under integrations.* set a field of one IntegrationConfig (or, with
+    // integrationPolicy, record a pipeline override by http policy key).
+    std::function<void(IntegrationConfig &, double)> integrationSet = {};
+    std::function<double(const IntegrationConfig &)> integrationGet = {};
+    std::function<void(IntegrationConfig &, const QString &)> integrationSetString = {};
+    std::function<QString(const IntegrationConfig &)> integrationGetString = {};
+    QString integrationPolicy = {};
+    QString range = {};    // for docs, when the numeric range does not say it
+    bool required = false; // integration keys that must be given
+    bool secret = false;   // never echoed back
 };
+
+bool isIntegrationLeaf(const Leaf &leaf)
+{
+    return leaf.path.startsWith(QLatin1String("integrations."));
+}
 
 struct PolicyLeaf {
     QString suffix;
@@ -171,6 +187,110 @@ QString checkEnvName(const QString &name)
     return pattern.match(name).hasMatch() ? QString() : QStringLiteral("not an environment variable name");
 }
 
+int editDistance(const QString &a, const QString &b);
+QString formatNumber(double v);
+
+QString checkIntegrationKind(const QString &text)
+{
+    IntegrationKind kind;
+    if (parseIntegrationKind(text, &kind))
+        return {};
+    const QStringList names = integrationKindNames();
+    QString message = QStringLiteral("unknown integration kind \"%1\"; expected one of %2")
+                          .arg(text, names.join(QStringLiteral(", ")));
+    QString best;
+    int bestDistance = 1 << 30;
+    for (const QString &name : names) {
+        const int d = editDistance(text, name);
+        if (d < bestDistance) {
+            bestDistance = d;
+            best = name;
+        }
+    }
+    if (bestDistance <= std::max(2, int(text.size()) / 3))
+        message += QStringLiteral("; did you mean \"%1\"?").arg(best);
+    return message;
+}
+
+QString checkHealthPath(const QString &path)
+{
+    if (path.contains(QLatin1String("://")))
+        return QStringLiteral("expected a path joined to the integration's url (e.g. \"/health\"), not a URL");
+    if (path.contains(QLatin1Char(' ')) || path.contains(QLatin1Char('#')))
+        return QStringLiteral("a path must not contain spaces or '#'");
+    return {};
+}
+
+QList<Leaf> integrationLeaves()
+{
+    QList<Leaf> out;
+    auto text = [&](const char *key, const char *desc, std::function<void(IntegrationConfig &, const QString &)> set,
+                    std::function<QString(const IntegrationConfig &)> get,
+                    std::function<QString(const QString &)> check, const QString &range, bool required, bool secret) {
+        Leaf leaf{QStringLiteral("integrations.*.") + QLatin1String(key), Kind::String, 0, 0,
+                  QString::fromUtf8(desc), [](EngineConfig &, double) {}, [](const EngineConfig &) { return 0.0; },
+                  {}};
+        leaf.checkString = std::move(check);
+        leaf.integrationSetString = std::move(set);
+        leaf.integrationGetString = std::move(get);
+        leaf.range = range;
+        leaf.required = required;
+        leaf.secret = secret;
+        out.append(leaf);
+    };
+    auto integer = [&](const char *key, double lo, double hi, const char *desc,
+                       std::function<void(IntegrationConfig &, double)> set,
+                       std::function<double(const IntegrationConfig &)> get) {
+        Leaf leaf{QStringLiteral("integrations.*.") + QLatin1String(key), Kind::Integer, lo, hi,
+                  QString::fromUtf8(desc), [](EngineConfig &, double) {}, [](const EngineConfig &) { return 0.0; },
+                  {}};
+        leaf.integrationSet = std::move(set);
+        leaf.integrationGet = std::move(get);
+        out.append(leaf);
+    };
+    text("kind", "What the integration is; decides the health-check contract.",
+         [](IntegrationConfig &c, const QString &v) { parseIntegrationKind(v, &c.kind); },
+         [](const IntegrationConfig &c) { return integrationKindName(c.kind); }, checkIntegrationKind,
+         integrationKindNames().join(QStringLiteral(", ")), true, false);
+    text("url",
+         "Base URL (http or https); for database a Qt Sql URL: sqlite:<path> or postgresql://user@host[:port]/db.",
+         [](IntegrationConfig &c, const QString &v) { c.url = v; }, [](const IntegrationConfig &c) { return c.url; },
+         {}, QStringLiteral("URL"), true, false);
+    text("health.path",
+         "Path joined to the url for the health check; empty: slack auth.test, home_assistant /api/, llm "
+         "/v1/models, others the url itself.",
+         [](IntegrationConfig &c, const QString &v) { c.healthPath = v; },
+         [](const IntegrationConfig &c) { return c.healthPath; }, checkHealthPath, QStringLiteral("path"), false,
+         false);
+    integer("health.interval_s", 1, 86400, "Seconds between health checks (each spread by ±10%).",
+            [](IntegrationConfig &c, double v) { c.healthIntervalS = int(v); },
+            [](const IntegrationConfig &c) { return double(c.healthIntervalS); });
+    integer("health.timeout_ms", 1, 600000, "A health check that has not answered after this is unhealthy.",
+            [](IntegrationConfig &c, double v) { c.healthTimeoutMs = int(v); },
+            [](const IntegrationConfig &c) { return double(c.healthTimeoutMs); });
+    integer("health.latency_threshold_ms", 1, 600000, "A passing health check slower than this is degraded.",
+            [](IntegrationConfig &c, double v) { c.healthLatencyThresholdMs = int(v); },
+            [](const IntegrationConfig &c) { return double(c.healthLatencyThresholdMs); });
+    text("auth.token",
+         "Bearer token (database: the password), normally \"${ENV_NAME}\"; never shown, a literal is redacted.",
+         [](IntegrationConfig &c, const QString &v) { c.authToken = v; },
+         [](const IntegrationConfig &c) { return c.authToken; }, {}, QStringLiteral("text or ${NAME}"), false,
+         true);
+    integer("timeout_ms", 0, 86400000,
+            "Attempt timeout of every request to the integration's host (its timeouts.attempt_ms); 0 keeps the "
+            "host policy.",
+            [](IntegrationConfig &c, double v) { c.timeoutMs = int(v); },
+            [](const IntegrationConfig &c) { return double(c.timeoutMs); });
+    for (const PolicyLeaf &p : policyLeaves()) {
+        Leaf leaf{QStringLiteral("integrations.*.") + p.suffix, p.kind, p.min, p.max,
+                  QStringLiteral("Override of http.defaults.%1 for the integration's host.").arg(p.suffix),
+                  [](EngineConfig &, double) {}, [](const EngineConfig &) { return 0.0; }, {}};
+        leaf.integrationPolicy = p.suffix;
+        out.append(leaf);
+    }
+    return out;
+}
+
 const QList<Leaf> &leaves()
 {
     static const QList<Leaf> table = {
@@ -237,6 +357,7 @@ const QList<Leaf> &leaves()
                             [](EngineConfig &, double) {}, [get](const EngineConfig &c) { return get(c.http.defaults); },
                             p.set});
         }
+        all.append(integrationLeaves());
         return all;
     }();
     return withPolicies;
@@ -311,6 +432,40 @@ public:
         checkThresholdOrder();
         resolveHosts();
         checkPolicyOrder();
+        finishIntegrations();
+        for (auto it = m_positions.constBegin(); it != m_positions.constEnd(); ++it)
+            m_result->positions.insert(jsonPath(it.key()), it.value());
+    }
+
+    void checkPolicyOrder()
+    {
+        checkPolicyOrderOf(m_result->config.http.defaults, QStringLiteral("http.defaults."));
+        for (auto it = m_result->config.http.hosts.constBegin(); it != m_result->config.http.hosts.constEnd(); ++it) {
+            if (!m_integrationHostKeys.contains(it.key()))
+                checkPolicyOrderOf(it.value(), QStringLiteral("http.hosts.") + it.key() + QLatin1Char('.'));
+        }
+    }
+
+    void checkThresholdOrder()
+    {
+        for (const ThresholdPair &pair : thresholdPairs()) {
+            const Leaf *warning = m_leafByPath.value(pair.path + QStringLiteral(".warning"));
+            const Leaf *critical = m_leafByPath.value(pair.path + QStringLiteral(".critical"));
+            const double w = warning->get(m_result->config);
+            const double c = critical->get(m_result->config);
+            const bool ordered = pair.lowerIsWorse ? c < w : w < c;
+            if (ordered)
+                continue;
+            // Point at whichever of the two the file set (the critical one when both).
+            QString at = critical->path;
+            if (!m_positions.contains(at) && m_positions.contains(warning->path))
+                at = warning->path;
+            const auto pos = m_positions.value(at, {0, 0});
+            const QString relation = pair.lowerIsWorse ? QStringLiteral("below") : QStringLiteral("above");
+            add(Severity::Error, at, pos.first, pos.second, m_raw.value(at),
+                QStringLiteral("critical (%1) must be %2 warning (%3) for %4")
+                    .arg(formatNumber(c), relation, formatNumber(w), pair.path.section(QLatin1Char('.'), -1)));
+        }
     }
 
 private:
@@ -353,7 +508,7 @@ private:
         // suggest it only when the name is unambiguous.
         QStringList places;
         for (const Leaf &leaf : leaves()) {
-            if (!leaf.policySet && leaf.path.section(QLatin1Char('.'), -1) == key)
+            if (!leaf.policySet && !isIntegrationLeaf(leaf) && leaf.path.section(QLatin1Char('.'), -1) == key)
                 places.append(QStringLiteral("$.") + leaf.path);
         }
         return places.size() == 1 ? places.first() : QString();
@@ -379,7 +534,7 @@ private:
             seen.insert(key);
             QString schemaKey = key;
             QString childWildcard = wildcard;
-            if (!children.contains(key) && children.contains(QStringLiteral("*"))) {
+            if (children.contains(QStringLiteral("*")) && (key == QLatin1String("*") || !children.contains(key))) {
                 schemaKey = QStringLiteral("*");
                 childWildcard = key;
                 if (!checkWildcardKey(schemaPrefix, key, path, keyPos))
@@ -430,16 +585,34 @@ private:
                 }
             }
             m_hostOverrides[key]; // a host may be listed with no overrides
+            m_positions.insert(path, pos);
+        }
+        if (schemaPrefix == QLatin1String("integrations")) {
+            // The name becomes a metric label and part of JSON paths: keep it plain.
+            static const QRegularExpression namePattern(QStringLiteral("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"));
+            if (!namePattern.match(key).hasMatch()) {
+                add(Severity::Error, path, pos.first, pos.second, QString(),
+                    QStringLiteral("\"%1\" is not an integration name (letters, digits, '_' and '-', at most 64)")
+                        .arg(key));
+                return false;
+            }
+            m_result->config.integrations[key].name = key;
+            m_positions.insert(path, pos);
         }
         return true;
     }
 
     void checkLeaf(const Leaf &leaf, const JsonNode &value, const QString &path, const QString &wildcard)
     {
+        m_seen.insert(path);
         if (leaf.kind == Kind::String) {
             if (value.type != JsonNode::Type::String) {
-                add(Severity::Error, path, value.line, value.column, value.raw,
+                add(Severity::Error, path, value.line, value.column, leaf.secret ? QString() : value.raw,
                     QStringLiteral("expected a string but found %1").arg(value.typeName()));
+                return;
+            }
+            if (leaf.integrationSetString) {
+                checkIntegrationString(leaf, value, path, wildcard);
                 return;
             }
             const QString problem = leaf.checkString ? leaf.checkString(value.string) : QString();
@@ -482,9 +655,42 @@ private:
         apply(leaf, value.number, path, wildcard, value);
     }
 
+    void checkIntegrationString(const Leaf &leaf, const JsonNode &value, const QString &path, const QString &wildcard)
+    {
+        // A secret is shown only when it is a pure ${NAME} reference.
+        const QString shown = !leaf.secret || isPureEnvironmentReference(value.string) ? value.raw
+                                                                                      : QStringLiteral("<redacted>");
+        const QString syntax = environmentSyntaxError(value.string);
+        if (!syntax.isEmpty()) {
+            add(Severity::Error, path, value.line, value.column, shown, syntax);
+            return;
+        }
+        const QString problem = leaf.checkString ? leaf.checkString(value.string) : QString();
+        if (!problem.isEmpty()) {
+            add(Severity::Error, path, value.line, value.column, shown, problem);
+            return;
+        }
+        leaf.integrationSetString(m_result->config.integrations[wildcard], value.string);
+        m_positions.insert(path, {value.line, value.column});
+        m_raw.insert(path, shown);
+        QStringList missing;
+        expandEnvironment(value.string, &missing);
+        for (const QString &name : std::as_const(missing))
+            add(Severity::Warning, path, value.line, value.column, shown,
+                QStringLiteral("environment variable %1 is not set").arg(name));
+        if (leaf.secret && !value.string.isEmpty() && !isPureEnvironmentReference(value.string))
+            add(Severity::Warning, path, value.line, value.column, shown,
+                QStringLiteral("the secret is written in the file; reference an environment variable instead "
+                               "(\"${NAME}\")"));
+    }
+
     void apply(const Leaf &leaf, double v, const QString &path, const QString &wildcard, const JsonNode &value)
     {
-        if (leaf.policySet)
+        if (leaf.integrationSet)
+            leaf.integrationSet(m_result->config.integrations[wildcard], v);
+        else if (!leaf.integrationPolicy.isEmpty())
+            m_result->config.integrations[wildcard].policyOverrides.insert(leaf.integrationPolicy, v);
+        else if (leaf.policySet)
             m_hostOverrides[wildcard].append({leaf.policySet, v});
         else
             leaf.set(m_result->config, v);
@@ -502,55 +708,134 @@ private:
         }
     }
 
-    void checkPolicyOrder()
+    // `prefix` ends with '.'. With `onlyIf`, a pair is reported only when one of its keys is
+    // in it (an integration reports what it set, not what it inherited); `aliases` names the
+    // key actually written for a policy key (integrations.<name>.timeout_ms).
+    void checkPolicyOrderOf(const HttpPolicy &policy, const QString &prefix, const QSet<QString> *onlyIf = nullptr,
+                            const QHash<QString, QString> &aliases = {})
     {
-        auto check = [this](const HttpPolicy &policy, const QString &prefix) {
-            for (const auto &pair : policyOrder()) {
-                const PolicyLeaf *low = nullptr;
-                const PolicyLeaf *high = nullptr;
-                for (const PolicyLeaf &p : policyLeaves()) {
-                    if (p.suffix == pair.first)
-                        low = &p;
-                    if (p.suffix == pair.second)
-                        high = &p;
-                }
-                const double lo = low->get(policy);
-                const double hi = high->get(policy);
-                if (lo <= hi)
-                    continue;
-                QString at = prefix + high->suffix;
-                if (!m_positions.contains(at))
-                    at = prefix + low->suffix;
-                const auto pos = m_positions.value(at, {0, 0});
-                add(Severity::Error, at, pos.first, pos.second, m_raw.value(at),
-                    QStringLiteral("%1 (%2) must not exceed %3 (%4)")
-                        .arg(low->suffix, formatNumber(lo), high->suffix, formatNumber(hi)));
+        for (const auto &pair : policyOrder()) {
+            if (onlyIf && !onlyIf->contains(pair.first) && !onlyIf->contains(pair.second))
+                continue;
+            const PolicyLeaf *low = nullptr;
+            const PolicyLeaf *high = nullptr;
+            for (const PolicyLeaf &p : policyLeaves()) {
+                if (p.suffix == pair.first)
+                    low = &p;
+                if (p.suffix == pair.second)
+                    high = &p;
             }
-        };
-        check(m_result->config.http.defaults, QStringLiteral("http.defaults."));
-        for (auto it = m_result->config.http.hosts.constBegin(); it != m_result->config.http.hosts.constEnd(); ++it)
-            check(it.value(), QStringLiteral("http.hosts.") + it.key() + QLatin1Char('.'));
+            const double lo = low->get(policy);
+            const double hi = high->get(policy);
+            if (lo <= hi)
+                continue;
+            QString at = prefix + high->suffix;
+            for (const QString &candidate : {high->suffix, low->suffix, aliases.value(high->suffix),
+                                             aliases.value(low->suffix)}) {
+                if (!candidate.isEmpty() && m_positions.contains(prefix + candidate)) {
+                    at = prefix + candidate;
+                    break;
+                }
+            }
+            const auto pos = m_positions.value(at, {0, 0});
+            add(Severity::Error, at, pos.first, pos.second, m_raw.value(at),
+                QStringLiteral("%1 (%2) must not exceed %3 (%4)")
+                    .arg(low->suffix, formatNumber(lo), high->suffix, formatNumber(hi)));
+        }
     }
 
-    void checkThresholdOrder()
+    void finishIntegrations()
     {
-        for (const ThresholdPair &pair : thresholdPairs()) {
-            const Leaf *warning = m_leafByPath.value(pair.path + QStringLiteral(".warning"));
-            const Leaf *critical = m_leafByPath.value(pair.path + QStringLiteral(".critical"));
-            const double w = warning->get(m_result->config);
-            const double c = critical->get(m_result->config);
-            const bool ordered = pair.lowerIsWorse ? c < w : w < c;
-            if (ordered)
+        QHash<QString, QHash<QString, QPair<QString, double>>> mergedBy; // host key -> policy key -> (integration, value)
+        for (auto it = m_result->config.integrations.begin(); it != m_result->config.integrations.end(); ++it) {
+            IntegrationConfig &c = it.value();
+            const QString prefix = QStringLiteral("integrations.") + it.key();
+            const auto keyPos = m_positions.value(prefix, {0, 0});
+            if (!m_seen.contains(prefix + QStringLiteral(".kind")))
+                add(Severity::Error, prefix, keyPos.first, keyPos.second, QString(),
+                    QStringLiteral("missing required key \"kind\" (one of %1)")
+                        .arg(integrationKindNames().join(QStringLiteral(", "))));
+            if (!m_seen.contains(prefix + QStringLiteral(".url")))
+                add(Severity::Error, prefix, keyPos.first, keyPos.second, QString(),
+                    QStringLiteral("missing required key \"url\""));
+            const bool kindKnown = m_positions.contains(prefix + QStringLiteral(".kind"));
+            const QString urlPath = prefix + QStringLiteral(".url");
+            if (kindKnown && m_positions.contains(urlPath)) {
+                QStringList missing;
+                const QString expanded = expandEnvironment(c.url, &missing);
+                const QString problem = missing.isEmpty() ? integrationUrlProblem(c.kind, expanded) : QString();
+                if (!problem.isEmpty()) {
+                    const auto pos = m_positions.value(urlPath);
+                    const bool secret = problem.contains(QLatin1String("password"));
+                    add(Severity::Error, urlPath, pos.first, pos.second, secret ? QString() : m_raw.value(urlPath),
+                        problem);
+                }
+            }
+            if (!kindKnown)
                 continue;
-            // Point at whichever of the two the file set (the critical one when both).
-            QString at = critical->path;
-            if (!m_positions.contains(at))
-                at = warning->path;
-            const auto pos = m_positions.value(at, {0, 0});
-            const QString relation = pair.lowerIsWorse ? QStringLiteral("below") : QStringLiteral("above");
-            add(Severity::Error, at, pos.first, pos.second, m_raw.value(at),
-                QStringLiteral("critical (%1) must be %2 warning (%3) for %4")
-                    .arg(formatNumber(c), relation, formatNumber(w), pair.path.section(QLatin1Char('.'), -1)));
+            const QString timeoutPath = prefix + QStringLiteral(".timeout_ms");
+            if (c.kind == IntegrationKind::Database) {
+                QStringList ignored = c.policyOverrides.keys();
+                if (c.timeoutMs > 0)
+                    ignored.prepend(QStringLiteral("timeout_ms"));
+                if (!ignored.isEmpty())
+                    add(Severity::Warning, prefix, keyPos.first, keyPos.second, QString(),
+                        QStringLiteral("pipeline overrides (%1) are ignored: a database integration sends no HTTP "
+                                       "requests; its check is bounded by health.timeout_ms")
+                            .arg(ignored.join(QStringLiteral(", "))));
+                continue;
+            }
+            QMap<QString, double> overrides = c.policyOverrides;
+            if (c.timeoutMs > 0) {
+                if (overrides.contains(QStringLiteral("timeouts.attempt_ms"))) {
+                    const auto pos = m_positions.value(timeoutPath);
+                    add(Severity::Error, timeoutPath, pos.first, pos.second, m_raw.value(timeoutPath),
+                        QStringLiteral("set timeout_ms or timeouts.attempt_ms, not both"));
+                    continue;
+                }
+                overrides.insert(QStringLiteral("timeouts.attempt_ms"), c.timeoutMs);
+            }
+            if (overrides.isEmpty())
+                continue;
+            const QString hostKey = c.policyHostKey();
+            if (hostKey.isEmpty()) {
+                add(Severity::Warning, prefix, keyPos.first, keyPos.second, QString(),
+                    QStringLiteral("pipeline overrides are not applied: the url names no usable host"));
+                continue;
+            }
+            HttpConfig &http = m_result->config.http;
+            const QString bareHost = hostKey.left(hostKey.lastIndexOf(QLatin1Char(':')));
+            HttpPolicy policy = http.hosts.contains(hostKey)    ? http.hosts.value(hostKey)
+                                : http.hosts.contains(bareHost) ? http.hosts.value(bareHost)
+                                                                : http.defaults;
+            bool conflict = false;
+            QSet<QString> set;
+            for (auto o = overrides.constBegin(); o != overrides.constEnd(); ++o) {
+                const QString written = c.timeoutMs > 0 && o.key() == QLatin1String("timeouts.attempt_ms")
+                                            ? timeoutPath
+                                            : prefix + QLatin1Char('.') + o.key();
+                const auto previous = mergedBy.value(hostKey).value(o.key(), {QString(), 0.0});
+                if (!previous.first.isEmpty() && previous.second != o.value()) {
+                    const auto pos = m_positions.value(written, {0, 0});
+                    add(Severity::Error, written, pos.first, pos.second, m_raw.value(written),
+                        QStringLiteral("conflicts with integrations.%1 (%2) on the same host %3")
+                            .arg(previous.first, formatNumber(previous.second), hostKey));
+                    conflict = true;
+                    continue;
+                }
+                mergedBy[hostKey].insert(o.key(), {it.key(), o.value()});
+                set.insert(o.key());
+                for (const PolicyLeaf &p : policyLeaves()) {
+                    if (p.suffix == o.key())
+                        p.set(policy, o.value());
+                }
+            }
+            if (conflict)
+                continue;
+            http.hosts.insert(hostKey, policy);
+            m_integrationHostKeys.insert(hostKey);
+            checkPolicyOrderOf(policy, prefix + QLatin1Char('.'), &set,
+                               {{QStringLiteral("timeouts.attempt_ms"), QStringLiteral("timeout_ms")}});
         }
     }
 
@@ -561,6 +846,8 @@ private:
     QHash<QString, QPair<int, int>> m_positions;
     QHash<QString, QString> m_raw;
     QMap<QString, QList<QPair<std::function<void(HttpPolicy &, double)>, double>>> m_hostOverrides;
+    QSet<QString> m_seen;                // leaf paths present in the file (valid or not)
+    QSet<QString> m_integrationHostKeys; // http.hosts keys integrations' overrides were applied to
 };
 
 } // namespace
@@ -587,6 +874,216 @@ QString ConfigFinding::toString() const
     if (!value.isEmpty())
         text += QStringLiteral(" (value: %1)").arg(value);
     return text;
+}
+
+namespace {
+
+const QRegularExpression &referencePattern()
+{
+    static const QRegularExpression pattern(QStringLiteral("\\$\\{([A-Za-z_][A-Za-z0-9_]*)\\}"));
+    return pattern;
+}
+
+} // namespace
+
+QStringList environmentReferences(const QString &value)
+{
+    QStringList names;
+    auto it = referencePattern().globalMatch(value);
+    while (it.hasNext()) {
+        const QString name = it.next().captured(1);
+        if (!names.contains(name))
+            names.append(name);
+    }
+    return names;
+}
+
+QString expandEnvironment(const QString &value, QStringList *missing)
+{
+    if (!value.contains(QLatin1String("${")))
+        return value;
+    QString out;
+    qsizetype last = 0;
+    auto it = referencePattern().globalMatch(value);
+    while (it.hasNext()) {
+        const QRegularExpressionMatch m = it.next();
+        out += QStringView(value).mid(last, m.capturedStart() - last);
+        const QString name = m.captured(1);
+        const QByteArray key = name.toLocal8Bit();
+        if (qEnvironmentVariableIsSet(key.constData()))
+            out += qEnvironmentVariable(key.constData());
+        else if (missing && !missing->contains(name))
+            missing->append(name);
+        last = m.capturedEnd();
+    }
+    out += QStringView(value).mid(last);
+    return out;
+}
+
+QString environmentSyntaxError(const QString &value)
+{
+    qsizetype from = 0;
+    while (true) {
+        const qsizetype start = value.indexOf(QLatin1String("${"), from);
+        if (start < 0)
+            return {};
+        const qsizetype end = value.indexOf(QLatin1Char('}'), start);
+        if (end < 0)
+            return QStringLiteral("unterminated environment reference: \"${\" without \"}\"");
+        const QString name = value.mid(start + 2, end - start - 2);
+        static const QRegularExpression namePattern(QStringLiteral("^[A-Za-z_][A-Za-z0-9_]*$"));
+        if (!namePattern.match(name).hasMatch())
+            return QStringLiteral("\"${%1}\" is not an environment reference: a name is letters, digits and '_', "
+                                  "not starting with a digit")
+                .arg(name);
+        from = end + 1;
+    }
+}
+
+bool isPureEnvironmentReference(const QString &value)
+{
+    if (value.isEmpty())
+        return false;
+    QString rest = value;
+    rest.remove(referencePattern());
+    return rest.isEmpty();
+}
+
+QString redactSecret(const QString &value)
+{
+    if (value.isEmpty() || isPureEnvironmentReference(value))
+        return value;
+    return QStringLiteral("<redacted>");
+}
+
+QString redactUrlPassword(const QString &url)
+{
+    // scheme://user:password@host...: only the text between ':' and '@' of the authority.
+    const qsizetype authority = url.indexOf(QLatin1String("://"));
+    if (authority < 0)
+        return url;
+    const qsizetype start = authority + 3;
+    qsizetype end = url.indexOf(QLatin1Char('/'), start);
+    if (end < 0)
+        end = url.size();
+    const qsizetype at = url.lastIndexOf(QLatin1Char('@'), end - 1);
+    if (at < start)
+        return url;
+    const qsizetype colon = url.indexOf(QLatin1Char(':'), start);
+    if (colon < 0 || colon > at)
+        return url;
+    const QString password = url.mid(colon + 1, at - colon - 1);
+    if (password.isEmpty() || isPureEnvironmentReference(password))
+        return url;
+    return url.left(colon + 1) + QStringLiteral("<redacted>") + url.mid(at);
+}
+
+QString integrationKindName(IntegrationKind kind)
+{
+    switch (kind) {
+    case IntegrationKind::Slack: return QStringLiteral("slack");
+    case IntegrationKind::HomeAssistant: return QStringLiteral("home_assistant");
+    case IntegrationKind::Llm: return QStringLiteral("llm");
+    case IntegrationKind::Search: return QStringLiteral("search");
+    case IntegrationKind::Fetch: return QStringLiteral("fetch");
+    case IntegrationKind::ExternalApi: return QStringLiteral("external_api");
+    case IntegrationKind::Database: return QStringLiteral("database");
+    }
+    return {};
+}
+
+QStringList integrationKindNames()
+{
+    QStringList names;
+    for (int k = int(IntegrationKind::Slack); k <= int(IntegrationKind::Database); ++k)
+        names.append(integrationKindName(IntegrationKind(k)));
+    return names;
+}
+
+bool parseIntegrationKind(const QString &text, IntegrationKind *kind)
+{
+    for (int k = int(IntegrationKind::Slack); k <= int(IntegrationKind::Database); ++k) {
+        if (text == integrationKindName(IntegrationKind(k))) {
+            *kind = IntegrationKind(k);
+            return true;
+        }
+    }
+    return false;
+}
+
+QString IntegrationConfig::defaultHealthPath(IntegrationKind kind)
+{
+    switch (kind) {
+    case IntegrationKind::Slack: return QStringLiteral("auth.test");
+    case IntegrationKind::HomeAssistant: return QStringLiteral("/api/");
+    case IntegrationKind::Llm: return QStringLiteral("/v1/models");
+    default: return {};
+    }
+}
+
+QString IntegrationConfig::policyHostKey() const
+{
+    if (kind == IntegrationKind::Database)
+        return {};
+    QStringList missing;
+    const QUrl u(expandEnvironment(url, &missing), QUrl::StrictMode);
+    if (!missing.isEmpty() || !u.isValid() || u.host().isEmpty())
+        return {};
+    const QString scheme = u.scheme().toLower();
+    if (scheme != QLatin1String("http") && scheme != QLatin1String("https"))
+        return {};
+    return u.host().toLower() + QLatin1Char(':') + QString::number(u.port(scheme == QLatin1String("https") ? 443 : 80));
+}
+
+QString integrationUrlProblem(IntegrationKind kind, const QString &url)
+{
+    const QString text = url.trimmed();
+    if (text.isEmpty())
+        return QStringLiteral("the url is empty");
+    if (kind == IntegrationKind::Database) {
+        const bool sqlite = text.startsWith(QLatin1String("sqlite:"), Qt::CaseInsensitive);
+        const bool pg = text.startsWith(QLatin1String("postgresql://"), Qt::CaseInsensitive) ||
+                        text.startsWith(QLatin1String("postgres://"), Qt::CaseInsensitive);
+        if (!sqlite && !pg)
+            return QStringLiteral("expected sqlite:<path> or postgresql://user@host[:port]/db");
+        if (pg) {
+            const QUrl u(text, QUrl::StrictMode);
+            if (u.isValid() && !u.password().isEmpty())
+                return QStringLiteral("a password must not be written in the url; put it in auth.token as "
+                                      "\"${NAME}\"");
+        }
+        const DatabaseLocationResult parsed = parseDatabaseUrl(text, QString());
+        if (!parsed.ok())
+            return QString(parsed.error).replace(QLatin1String("storage URL"), QLatin1String("database url"));
+        if (parsed.location.dialect == DatabaseDialect::Postgres && (parsed.location.port < 1 || parsed.location.port > 65535))
+            return QStringLiteral("the port %1 is out of range 1-65535").arg(parsed.location.port);
+        return {};
+    }
+    const QUrl u(text, QUrl::StrictMode);
+    const QString scheme = u.scheme().toLower();
+    if (scheme != QLatin1String("http") && scheme != QLatin1String("https")) {
+        if (scheme.isEmpty())
+            return QStringLiteral("expected an http:// or https:// URL (no scheme given)");
+        return QStringLiteral("the scheme \"%1\" is not supported; use http or https").arg(u.scheme());
+    }
+    if (!u.isValid()) {
+        // QUrl refuses ports above 65535 and non-numeric ports as a whole.
+        static const QRegularExpression portPattern(QStringLiteral("^[A-Za-z]+://[^/]*:([^/@]*)(/|$)"));
+        const QRegularExpressionMatch m = portPattern.match(text);
+        if (m.hasMatch() && !m.captured(1).isEmpty())
+            return QStringLiteral("the port \"%1\" is not a number between 1 and 65535").arg(m.captured(1));
+        return QStringLiteral("not a valid URL");
+    }
+    if (u.host().isEmpty())
+        return QStringLiteral("the URL names no host");
+    if (u.port() == 0)
+        return QStringLiteral("the port 0 is out of range 1-65535");
+    if (!u.password().isEmpty())
+        return QStringLiteral("a password must not be written in the url; put the credential in auth.token as "
+                              "\"${NAME}\"");
+    if (u.hasFragment())
+        return QStringLiteral("a URL fragment (#...) is not sent to the server; remove it");
+    return {};
 }
 
 bool ConfigLoadResult::ok() const
@@ -651,12 +1148,26 @@ ConfigLoadResult ConfigLoader::loadText(const QByteArray &text, const QString &f
 QList<ConfigKeyInfo> ConfigLoader::schema()
 {
     const EngineConfig defaults;
+    const IntegrationConfig integrationDefaults;
     QList<ConfigKeyInfo> out;
     for (const Leaf &leaf : leaves()) {
-        if (leaf.policySet)
-            continue; // http.hosts.<host>.* mirrors http.defaults.*; documented once
+        if (leaf.policySet || !leaf.integrationPolicy.isEmpty())
+            continue; // http.hosts.<host>.* and integrations.<name>.* mirror http.defaults.*; documented once
         ConfigKeyInfo info;
         info.path = leaf.path;
+        if (isIntegrationLeaf(leaf)) {
+            info.path.replace(QStringLiteral("integrations.*."), QStringLiteral("integrations.<name>."));
+            info.type = leaf.kind == Kind::String ? QStringLiteral("string") : QStringLiteral("integer");
+            info.defaultValue = leaf.required ? QStringLiteral("required")
+                                : leaf.kind == Kind::String
+                                    ? QLatin1Char('"') + leaf.integrationGetString(integrationDefaults) + QLatin1Char('"')
+                                    : formatNumber(leaf.integrationGet(integrationDefaults));
+            info.range = !leaf.range.isEmpty() ? leaf.range
+                                                : formatNumber(leaf.min) + QStringLiteral(" to ") + formatNumber(leaf.max);
+            info.description = leaf.description;
+            out.append(info);
+            continue;
+        }
         info.type = leaf.kind == Kind::Integer  ? QStringLiteral("integer")
                     : leaf.kind == Kind::Number ? QStringLiteral("number")
                     : leaf.kind == Kind::String ? QStringLiteral("string")
@@ -679,8 +1190,8 @@ QJsonObject ConfigLoader::toJson(const EngineConfig &config)
     // Build nested objects from dotted paths.
     QJsonObject root;
     for (const Leaf &leaf : leaves()) {
-        if (leaf.policySet)
-            continue; // per-host overrides are written below
+        if (leaf.policySet || isIntegrationLeaf(leaf))
+            continue; // per-host overrides and integrations are written below
         const QStringList parts = leaf.path.split(QLatin1Char('.'));
         std::function<void(QJsonObject &, int)> put = [&](QJsonObject &obj, int i) {
             if (i == parts.size() - 1 && leaf.kind == Kind::String) {
@@ -723,7 +1234,50 @@ QJsonObject ConfigLoader::toJson(const EngineConfig &config)
         http.insert(QStringLiteral("hosts"), hosts);
         root.insert(QStringLiteral("http"), http);
     }
+    if (!config.integrations.isEmpty()) {
+        QJsonObject integrations;
+        for (auto it = config.integrations.constBegin(); it != config.integrations.constEnd(); ++it) {
+            const IntegrationConfig &c = it.value();
+            QJsonObject o;
+            o.insert(QStringLiteral("kind"), integrationKindName(c.kind));
+            o.insert(QStringLiteral("url"), redactUrlPassword(c.url));
+            o.insert(QStringLiteral("health"),
+                     QJsonObject{{QStringLiteral("path"), c.healthPath},
+                                 {QStringLiteral("interval_s"), c.healthIntervalS},
+                                 {QStringLiteral("timeout_ms"), c.healthTimeoutMs},
+                                 {QStringLiteral("latency_threshold_ms"), c.healthLatencyThresholdMs}});
+            if (!c.authToken.isEmpty())
+                o.insert(QStringLiteral("auth"), QJsonObject{{QStringLiteral("token"), redactSecret(c.authToken)}});
+            o.insert(QStringLiteral("timeout_ms"), c.timeoutMs);
+            for (auto p = c.policyOverrides.constBegin(); p != c.policyOverrides.constEnd(); ++p) {
+                Kind kind = Kind::Number;
+                for (const PolicyLeaf &leaf : policyLeaves()) {
+                    if (leaf.suffix == p.key())
+                        kind = leaf.kind;
+                }
+                const QString section = p.key().section(QLatin1Char('.'), 0, 0);
+                const QString key = p.key().section(QLatin1Char('.'), 1);
+                QJsonObject sec = o.value(section).toObject();
+                sec.insert(key, kind == Kind::Integer   ? QJsonValue(qint64(p.value()))
+                                : kind == Kind::Boolean ? QJsonValue(p.value() != 0)
+                                                        : QJsonValue(p.value()));
+                o.insert(section, sec);
+            }
+            integrations.insert(it.key(), o);
+        }
+        root.insert(QStringLiteral("integrations"), integrations);
+    }
     return root;
+}
+
+QList<ConfigFinding> ConfigLoader::checkOrdering(const EngineConfig &config)
+{
+    ConfigLoadResult result;
+    result.config = config;
+    Checker checker(QString(), &result);
+    checker.checkThresholdOrder();
+    checker.checkPolicyOrder();
+    return result.findings;
 }
 
 } // namespace vega

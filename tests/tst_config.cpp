@@ -277,6 +277,187 @@ private Q_SLOTS:
                                     .arg(key.path, key.type, key.defaultValue)));
         }
     }
+
+    void integrationsLoad()
+    {
+        qputenv("VEGA_TST_CONFIG_TOKEN", "value-never-stored");
+        const QByteArray text = "{\"integrations\": {\n"
+                                "  \"chat\": {\"kind\": \"slack\", \"url\": \"https://slack.example/api\",\n"
+                                "            \"auth\": {\"token\": \"${VEGA_TST_CONFIG_TOKEN}\"},\n"
+                                "            \"health\": {\"interval_s\": 10, \"latency_threshold_ms\": 800},\n"
+                                "            \"retry\": {\"max_attempts\": 1}, \"timeout_ms\": 2000},\n"
+                                "  \"db\": {\"kind\": \"database\", \"url\": \"sqlite:/var/lib/app/app.db\"}\n"
+                                "}}";
+        const auto r = ConfigLoader::loadText(text, QStringLiteral("i.json"));
+        QVERIFY2(r.findings.isEmpty(), qPrintable(r.findings.isEmpty() ? QString() : r.findings.first().toString()));
+        QCOMPARE(r.config.integrations.size(), 2);
+        const IntegrationConfig &chat = r.config.integrations.value(QStringLiteral("chat"));
+        QCOMPARE(chat.name, QStringLiteral("chat"));
+        QCOMPARE(chat.kind, IntegrationKind::Slack);
+        QCOMPARE(chat.authToken, QStringLiteral("${VEGA_TST_CONFIG_TOKEN}")); // kept unexpanded
+        QCOMPARE(chat.healthIntervalS, 10);
+        QCOMPARE(chat.healthTimeoutMs, 5000);
+        QCOMPARE(chat.healthLatencyThresholdMs, 800);
+        QCOMPARE(chat.effectiveHealthPath(), QStringLiteral("auth.test"));
+        QCOMPARE(chat.policyHostKey(), QStringLiteral("slack.example:443"));
+        // The integration's overrides are its host's policy; other hosts keep the defaults.
+        const HttpPolicy policy = r.config.http.policyFor(QUrl(QStringLiteral("https://slack.example/api/auth.test")));
+        QCOMPARE(policy.retryMaxAttempts, 1);
+        QCOMPARE(policy.attemptTimeoutMs, 2000);
+        QCOMPARE(r.config.http.policyFor(QUrl(QStringLiteral("https://other.example/"))).retryMaxAttempts, 3);
+        QCOMPARE(r.config.integrations.value(QStringLiteral("db")).kind, IntegrationKind::Database);
+        QCOMPARE(r.positions.value(QStringLiteral("$.integrations.chat.url")), qMakePair(2, 36));
+
+        // The effective configuration: references verbatim, round trip to the same thing.
+        const QJsonObject json = ConfigLoader::toJson(r.config);
+        const QByteArray effective = QJsonDocument(json).toJson();
+        QVERIFY(effective.contains("${VEGA_TST_CONFIG_TOKEN}"));
+        QVERIFY(!effective.contains("value-never-stored"));
+        const auto again = ConfigLoader::loadText(effective, QStringLiteral("rt.json"));
+        QVERIFY2(again.ok(), qPrintable(again.findings.isEmpty() ? QString() : again.findings.first().toString()));
+        QCOMPARE(again.config.integrations.value(QStringLiteral("chat")).policyOverrides,
+                 chat.policyOverrides);
+        QCOMPARE(again.config.http.policyFor(QUrl(QStringLiteral("https://slack.example/"))).attemptTimeoutMs, 2000);
+        QCOMPARE(ConfigLoader::toJson(again.config), json);
+    }
+
+    void integrationSecretsRedacted()
+    {
+        EngineConfig c;
+        IntegrationConfig i;
+        i.name = QStringLiteral("ha");
+        i.kind = IntegrationKind::HomeAssistant;
+        i.url = QStringLiteral("https://user:hunter2@ha.example/");
+        i.authToken = QStringLiteral("eyJ-literal-token");
+        c.integrations.insert(i.name, i);
+        const QByteArray text = QJsonDocument(ConfigLoader::toJson(c)).toJson();
+        QVERIFY(!text.contains("eyJ-literal-token"));
+        QVERIFY(!text.contains("hunter2"));
+        QVERIFY(text.contains("<redacted>"));
+        QCOMPARE(redactSecret(QStringLiteral("${A}${B}")), QStringLiteral("${A}${B}"));
+        QCOMPARE(redactSecret(QStringLiteral("Bearer ${A}")), QStringLiteral("<redacted>"));
+        QCOMPARE(redactUrlPassword(QStringLiteral("postgresql://u:${PW}@h/db")), QStringLiteral("postgresql://u:${PW}@h/db"));
+        QCOMPARE(redactUrlPassword(QStringLiteral("https://u:pw@h/x@y")), QStringLiteral("https://u:<redacted>@h/x@y"));
+    }
+
+    void environmentReferences_data()
+    {
+        QTest::addColumn<QString>("value");
+        QTest::addColumn<QString>("expanded");
+        QTest::addColumn<QStringList>("missing");
+        QTest::addColumn<bool>("pure");
+        QTest::newRow("plain") << QStringLiteral("abc") << QStringLiteral("abc") << QStringList() << false;
+        QTest::newRow("one") << QStringLiteral("${VEGA_TST_SET}") << QStringLiteral("yes") << QStringList() << true;
+        QTest::newRow("embedded") << QStringLiteral("https://${VEGA_TST_SET}.example/${VEGA_TST_NOT_SET}")
+                                  << QStringLiteral("https://yes.example/")
+                                  << QStringList{QStringLiteral("VEGA_TST_NOT_SET")} << false;
+        QTest::newRow("dollar alone") << QStringLiteral("a$b{c}") << QStringLiteral("a$b{c}") << QStringList() << false;
+    }
+
+    void environmentReferences()
+    {
+        QFETCH(QString, value);
+        QFETCH(QString, expanded);
+        QFETCH(QStringList, missing);
+        QFETCH(bool, pure);
+        qputenv("VEGA_TST_SET", "yes");
+        qunsetenv("VEGA_TST_NOT_SET");
+        QStringList notSet;
+        QCOMPARE(expandEnvironment(value, &notSet), expanded);
+        QCOMPARE(notSet, missing);
+        QCOMPARE(isPureEnvironmentReference(value), pure);
+        QVERIFY(environmentSyntaxError(value).isEmpty());
+    }
+
+    void integrationFindings_data()
+    {
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<int>("severity");
+        QTest::addColumn<QString>("messagePart");
+        const int error = int(Severity::Error);
+        const int warning = int(Severity::Warning);
+        QTest::newRow("unknown kind") << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"homeassistant\", \"url\": \"http://h\"}}}")
+                                      << QStringLiteral("$.integrations.x.kind") << error
+                                      << QStringLiteral("did you mean \"home_assistant\"?");
+        QTest::newRow("missing kind") << QByteArray("{\"integrations\": {\"x\": {\"url\": \"http://h\"}}}")
+                                      << QStringLiteral("$.integrations.x") << error
+                                      << QStringLiteral("missing required key \"kind\"");
+        QTest::newRow("bad name") << QByteArray("{\"integrations\": {\"my api\": {\"kind\": \"llm\", \"url\": \"http://h\"}}}")
+                                  << QStringLiteral("$.integrations.my api") << error
+                                  << QStringLiteral("not an integration name");
+        QTest::newRow("bad scheme") << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"llm\", \"url\": \"ws://h\"}}}")
+                                    << QStringLiteral("$.integrations.x.url") << error << QStringLiteral("scheme \"ws\"");
+        QTest::newRow("database url") << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"database\", \"url\": \"mysql://h/db\"}}}")
+                                      << QStringLiteral("$.integrations.x.url") << error
+                                      << QStringLiteral("expected sqlite:<path> or postgresql://");
+        QTest::newRow("unknown key") << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"llm\", \"url\": \"http://h\", \"helth\": {}}}}")
+                                     << QStringLiteral("$.integrations.x.helth") << error
+                                     << QStringLiteral("did you mean \"health\"?");
+        QTest::newRow("bad reference") << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"llm\", \"url\": \"http://${1X}\"}}}")
+                                       << QStringLiteral("$.integrations.x.url") << error
+                                       << QStringLiteral("not an environment reference");
+        QTest::newRow("unterminated reference")
+            << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"llm\", \"url\": \"http://h\", \"auth\": {\"token\": \"${T\"}}}}")
+            << QStringLiteral("$.integrations.x.auth.token") << error << QStringLiteral("unterminated");
+        QTest::newRow("unset variable")
+            << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"llm\", \"url\": \"http://h\", \"auth\": {\"token\": \"${VEGA_TST_NOT_SET}\"}}}}")
+            << QStringLiteral("$.integrations.x.auth.token") << warning
+            << QStringLiteral("environment variable VEGA_TST_NOT_SET is not set");
+        QTest::newRow("health path is a url")
+            << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"search\", \"url\": \"http://h\", \"health\": {\"path\": \"http://h/x\"}}}}")
+            << QStringLiteral("$.integrations.x.health.path") << error << QStringLiteral("not a URL");
+        QTest::newRow("interval out of range")
+            << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"search\", \"url\": \"http://h\", \"health\": {\"interval_s\": 0}}}}")
+            << QStringLiteral("$.integrations.x.health.interval_s") << error << QStringLiteral("between 1 and 86400");
+        QTest::newRow("overrides on a database")
+            << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"database\", \"url\": \"sqlite:/tmp/x.db\", \"cache\": {\"enabled\": false}}}}")
+            << QStringLiteral("$.integrations.x") << warning << QStringLiteral("cache.enabled) are ignored");
+        QTest::newRow("timeout set twice")
+            << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"search\", \"url\": \"http://h\", \"timeout_ms\": 5, \"timeouts\": {\"attempt_ms\": 6}}}}")
+            << QStringLiteral("$.integrations.x.timeout_ms") << error << QStringLiteral("not both");
+        QTest::newRow("two integrations disagree on one host")
+            << QByteArray("{\"integrations\": {\"a\": {\"kind\": \"search\", \"url\": \"http://h/s\", \"retry\": {\"max_attempts\": 2}},\n"
+                          "                  \"b\": {\"kind\": \"fetch\", \"url\": \"http://h/f\", \"retry\": {\"max_attempts\": 5}}}}")
+            << QStringLiteral("$.integrations.b.retry.max_attempts") << error
+            << QStringLiteral("conflicts with integrations.a (2) on the same host h:80");
+        QTest::newRow("literal token")
+            << QByteArray("{\"integrations\": {\"x\": {\"kind\": \"llm\", \"url\": \"https://h\", \"auth\": {\"token\": \"sk-1\"}}}}")
+            << QStringLiteral("$.integrations.x.auth.token") << warning << QStringLiteral("written in the file");
+    }
+
+    void integrationFindings()
+    {
+        QFETCH(QByteArray, text);
+        QFETCH(QString, path);
+        QFETCH(int, severity);
+        QFETCH(QString, messagePart);
+        qunsetenv("VEGA_TST_NOT_SET");
+        const auto r = ConfigLoader::loadText(text, QStringLiteral("i.json"));
+        QStringList all;
+        for (const ConfigFinding &f : r.findings)
+            all.append(f.toString());
+        QCOMPARE(r.findings.size(), 1);
+        const ConfigFinding &f = r.findings.first();
+        QVERIFY2(f.path == path && int(f.severity) == severity && f.message.contains(messagePart),
+                 qPrintable(all.join(QLatin1Char('\n'))));
+        QVERIFY(f.line > 0);
+        QVERIFY(!f.toString().contains(QStringLiteral("sk-1"))); // a literal secret is never echoed
+    }
+
+    void orderingOnAConfigBuiltInCode()
+    {
+        EngineConfig c;
+        QVERIFY(ConfigLoader::checkOrdering(c).isEmpty());
+        c.diagnostics.diskFreePercent = {5, 10}; // lower is worse: critical must be below warning
+        c.http.hosts.insert(QStringLiteral("h"), HttpPolicy());
+        c.http.hosts[QStringLiteral("h")].retryBaseMs = 10000;
+        const auto findings = ConfigLoader::checkOrdering(c);
+        QCOMPARE(findings.size(), 2);
+        QCOMPARE(findings.at(0).path, QStringLiteral("$.diagnostics.thresholds.disk_free_percent.critical"));
+        QCOMPARE(findings.at(1).path, QStringLiteral("$.http.hosts.h.retry.cap_ms"));
+        QVERIFY(findings.at(1).message.contains(QStringLiteral("retry.base_ms (10000) must not exceed retry.cap_ms (5000)")));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestConfig)
