@@ -4,11 +4,14 @@
 #include "historystore.h"
 #include "httpclient.h"
 #include "metrics.h"
+#include "prometheus.h"
 #include "report.h"
 #include "sqlprofiler.h"
+#include "statusjson.h"
 
 #include <QCryptographicHash>
 #include <QDateTime>
+#include <QEventLoop>
 #include <QHttpServer>
 #include <QHttpServerRequest>
 #include <QHttpServerResponder>
@@ -26,6 +29,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <optional>
 
 namespace vega {
 
@@ -209,7 +213,9 @@ AdminResponse healthz(Engine &engine, const AdminRequest &)
     // A broken database loses history, not the engine: it degrades, it is not critical.
     const Health storage =
         storageHealth(engine) == Health::Critical ? Health::Warning : storageHealth(engine);
-    const Health overall = worse(snap->diagnostics.overall, storage);
+    QList<DiagnosticCategory> system = snap->diagnostics.categories;
+    system.removeIf([](const DiagnosticCategory &c) { return c.id == QLatin1String("database"); });
+    const Health overall = worse(overallHealth(system), storage);
     QString status = QStringLiteral("ok");
     if (overall == Health::Warning)
         status = QStringLiteral("degraded");
@@ -441,6 +447,58 @@ AdminHandler breakerAction(BreakerCommand command, const QString &action)
     };
 }
 
+AdminResponse integrationsHealth(Engine &engine, const AdminRequest &)
+{
+    const SnapshotPtr snap = engine.latest();
+    Health worst = Health::Unknown;
+    for (const IntegrationStatus &s : snap->integrations)
+        worst = worse(worst, s.state);
+    QJsonObject o;
+    o.insert(QStringLiteral("overall"), healthName(worst));
+    o.insert(QStringLiteral("integrations"), integrationsToJson(snap->integrations));
+    return AdminResponse::ok(o);
+}
+
+AdminResponse memoryLeaks(Engine &engine, const AdminRequest &)
+{
+    return AdminResponse::ok(memoryToJson(engine.latest()->memory));
+}
+
+AdminResponse prometheusMetrics(Engine &engine, const AdminRequest &)
+{
+    const SnapshotPtr snap = engine.latest();
+    if (!snap->metrics)
+        return AdminResponse::error(503, QStringLiteral("no snapshot yet"));
+    return AdminResponse::text(prometheusText(*snap->metrics),
+                               QByteArrayLiteral("text/plain; version=0.0.4; charset=utf-8"));
+}
+
+/// Runs a validation on the API's thread (the engine's loop never waits for it) and hands
+/// the outcome to the engine, so the console and the journal see it too.
+AdminResponse validateConfig(Engine &engine, const AdminRequest &request)
+{
+    ConfigValidator validator(&engine.metrics());
+    validator.setDataDir(engine.options().dataDir);
+    std::optional<ValidationReport> result;
+    QEventLoop loop;
+    QObject::connect(&validator, &ConfigValidator::finished, &loop, [&](const ValidationReport &report) {
+        result = report;
+        loop.quit();
+    });
+    QTimer::singleShot(30000, &loop, &QEventLoop::quit); // the validator bounds itself; this is a backstop
+    engine.metrics().recordEvent(QStringLiteral("validation"), QStringLiteral("admin ") + request.client,
+                                 QStringLiteral("Configuration validation requested through the admin API"));
+    validator.run(engine.config(), engine.options().configPath);
+    if (!result)
+        loop.exec();
+    if (!result)
+        return AdminResponse::error(503, QStringLiteral("validation did not finish in time"));
+    const ValidationReport report = *result;
+    QMetaObject::invokeMethod(&engine, [&engine, report] { engine.acceptValidation(report); }, Qt::QueuedConnection);
+    QJsonObject o = validationToJson(&report).toObject();
+    return AdminResponse::ok(o);
+}
+
 AdminResponse report(Engine &engine, const AdminRequest &request)
 {
     const QString format = request.query.hasQueryItem(QStringLiteral("format"))
@@ -459,6 +517,14 @@ AdminResponse AdminResponse::ok(const QJsonObject &body)
 {
     AdminResponse r;
     r.body = body;
+    return r;
+}
+
+AdminResponse AdminResponse::text(const QByteArray &body, const QByteArray &contentType)
+{
+    AdminResponse r;
+    r.raw = body;
+    r.contentType = contentType;
     return r;
 }
 
@@ -788,10 +854,11 @@ void AdminServer::send(Held &held, AdminResponse response)
     QTcpSocket *socket = held.socket.data();
     if (!held.responder || !socket || socket->state() != QAbstractSocket::ConnectedState)
         return; // the client went away meanwhile
-    const QByteArray body = QJsonDocument(response.body).toJson(QJsonDocument::Indented);
+    const bool raw = !response.contentType.isEmpty();
+    const QByteArray body = raw ? response.raw : QJsonDocument(response.body).toJson(QJsonDocument::Indented);
     QHttpServerResponder &r = *held.responder;
     r.writeStatusLine(static_cast<QHttpServerResponder::StatusCode>(response.status));
-    r.writeHeader(QByteArrayLiteral("Content-Type"), QByteArrayLiteral("application/json"));
+    r.writeHeader(QByteArrayLiteral("Content-Type"), raw ? response.contentType : QByteArrayLiteral("application/json"));
     r.writeHeader(QByteArrayLiteral("Content-Length"), QByteArray::number(body.size()));
     r.writeHeader(QByteArrayLiteral("Cache-Control"), QByteArrayLiteral("no-store"));
     for (const auto &h : response.headers) {
@@ -1082,6 +1149,10 @@ AdminApi::AdminApi(Engine *engine, const AdminApiOptions &options, Clock *clock,
         {"POST", "/admin/circuit-breakers/{name}/reset",
          breakerAction(BreakerCommand::Reset, QStringLiteral("reset")), AdminThread::Engine},
         {"GET", "/admin/report", report, AdminThread::Api},
+        {"GET", "/admin/integrations/health", integrationsHealth, AdminThread::Api},
+        {"GET", "/admin/config/validate", validateConfig, AdminThread::Api},
+        {"GET", "/admin/performance/memory-leaks", memoryLeaks, AdminThread::Api},
+        {"GET", "/metrics", prometheusMetrics, AdminThread::Api},
     };
     for (const auto &b : builtins) {
         QString error;

@@ -82,10 +82,14 @@ struct AdminRequest {
 struct AdminResponse {
     int status = 200;
     QJsonObject body;
+    /// When set, sent instead of `body` with this Content-Type (e.g. Prometheus text).
+    QByteArray contentType;
+    QByteArray raw;
     /// Extra headers (Content-Type and Content-Length are the server's).
     QList<QPair<QByteArray, QByteArray>> headers;
 
     static AdminResponse ok(const QJsonObject &body);
+    static AdminResponse text(const QByteArray &body, const QByteArray &contentType);
     /// {"error": message, "status": status}
     static AdminResponse error(int status, const QString &message);
 };

@@ -7,6 +7,7 @@
 #include <QFileInfo>
 #include <QJsonObject>
 #include <QMap>
+#include <QHostAddress>
 #include <QRegularExpression>
 #include <QSet>
 #include <QUrl>
@@ -187,6 +188,23 @@ QString checkEnvName(const QString &name)
     return pattern.match(name).hasMatch() ? QString() : QStringLiteral("not an environment variable name");
 }
 
+QString checkAddress(const QString &text)
+{
+    return QHostAddress().setAddress(text) ? QString() : QStringLiteral("not an IP address (e.g. 127.0.0.1 or ::1)");
+}
+
+QString checkKeyHashes(const QString &text)
+{
+    static const QRegularExpression hex(QStringLiteral("^[0-9a-fA-F]{64}$"));
+    const QStringList hashes = text.split(QRegularExpression(QStringLiteral("[,\\s]+")), Qt::SkipEmptyParts);
+    for (int i = 0; i < hashes.size(); ++i)
+        if (!hex.match(hashes.at(i)).hasMatch())
+            return QStringLiteral("hash %1 is not 64 hex digits (a SHA-256 of the key, e.g. from "
+                                  "`printf %%s \"$KEY\" | sha256sum`)")
+                .arg(i + 1);
+    return {};
+}
+
 int editDistance(const QString &a, const QString &b);
 QString formatNumber(double v);
 
@@ -319,7 +337,7 @@ const QList<Leaf> &leaves()
         VEGA_INT("ui.refresh_interval_ms", ui.refreshIntervalMs, 100, 60000,
                  "How often the console redraws the visible page."),
         VEGA_INT("ui.default_window_seconds", ui.defaultWindowSeconds, 60, 86400,
-                 "Time window charts open with (60, 300, 900 or 3600)."),
+                 "Time window charts open with (60, 300, 900, 3600 or 86400)."),
         VEGA_BOOL("storage.enabled", storage.enabled,
                   "Keep metric history and the event journal in a database."),
         VEGA_STRING("storage.url", storage.url, checkStorageUrl,
@@ -340,6 +358,32 @@ const QList<Leaf> &leaves()
                  "Queries at least this slow go to the SQL profiler's slow-query log."),
         VEGA_INT("headless.default_duration_seconds", headless.defaultDurationSeconds, 0, 31536000,
                  "Headless run time when --duration is not given; 0 runs until SIGINT/SIGTERM."),
+        VEGA_BOOL("admin.gui", admin.gui, "Serve the admin HTTP API while the console window runs."),
+        VEGA_BOOL("admin.headless", admin.headless,
+                  "Serve the admin HTTP API in headless runs (needs a key: VEGA_API_KEY or admin.key_sha256)."),
+        VEGA_STRING("admin.bind", admin.bind, checkAddress, "Address the admin API listens on."),
+        VEGA_INT("admin.port", admin.port, 0, 65535, "Port of the admin API; 0 picks a free one."),
+        VEGA_STRING("admin.key_sha256", admin.keySha256, checkKeyHashes,
+                    "Accepted API keys as SHA-256 hex digests, separated by commas."),
+        VEGA_INT("memory.sample_interval_ms", memory.sampleIntervalMs, 100, 3600000,
+                 "How often RSS, heap and live objects are sampled."),
+        VEGA_INT("memory.analysis_interval_ms", memory.analysisIntervalMs, 100, 3600000,
+                 "How often growth trends are analysed."),
+        VEGA_INT("memory.window_seconds", memory.windowSeconds, 30, 86400, "Window the growth trends are fitted over."),
+        VEGA_INT("memory.min_samples", memory.minSamples, 3, 100000, "Samples needed in the window for a trend."),
+        VEGA_NUM("memory.confidence", memory.confidence, 0.5, 1, "Growth confidence needed for a leak suspect."),
+        VEGA_INT("memory.suspect_after_seconds", memory.suspectAfterSeconds, 0, 86400,
+                 "Growth must hold this long before a suspect is raised."),
+        VEGA_NUM("memory.objects_per_minute", memory.objectsPerMinute, 0, 1e12,
+                 "Growth of a tracked type (objects per minute) that makes it a suspect."),
+        VEGA_NUM("memory.heap_bytes_per_minute", memory.heapBytesPerMinute, 0, 1e15,
+                 "Heap growth (bytes per minute) that makes it a suspect."),
+        VEGA_NUM("memory.rss_bytes_per_minute", memory.rssBytesPerMinute, 0, 1e15,
+                 "Resident memory growth (bytes per minute) that makes it a suspect."),
+        VEGA_NUM("memory.workload_drift_per_minute", memory.workloadDriftPerMinute, 0, 100,
+                 "The workload counts as steady when its rate drifts less than this fraction per minute."),
+        VEGA_INT("memory.cleanup_interval_ms", memory.cleanupIntervalMs, 100, 3600000,
+                 "How often the engine releases what it can leak (abandoned entries, idle connections)."),
     };
     static const QList<Leaf> withPolicies = [] {
         QList<Leaf> all = table;
@@ -1278,6 +1322,15 @@ QList<ConfigFinding> ConfigLoader::checkOrdering(const EngineConfig &config)
     checker.checkThresholdOrder();
     checker.checkPolicyOrder();
     return result.findings;
+}
+
+QStringList AdminConfig::keyHashes() const
+{
+    QStringList out;
+    const QStringList parts = keySha256.split(QRegularExpression(QStringLiteral("[,\\s]+")), Qt::SkipEmptyParts);
+    for (const QString &p : parts)
+        out.append(p.toLower());
+    return out;
 }
 
 } // namespace vega

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "httppolicy.h"
+#include "memorymonitor.h"
 
 #include <QHash>
 #include <QJsonObject>
@@ -79,6 +80,18 @@ struct StorageConfig {
     int slowQueryMs = 100;
 };
 
+/// The admin HTTP API (see AdminApi and docs/ADMIN_API.md).
+struct AdminConfig {
+    bool gui = false;     // serve it while the console window runs
+    bool headless = true; // serve it in headless runs (when a key exists)
+    QString bind = QStringLiteral("127.0.0.1");
+    int port = 9470; // 0: any free port
+    /// Accepted keys as SHA-256 hex digests, separated by commas or spaces (the key itself
+    /// may also come from the VEGA_API_KEY environment variable).
+    QString keySha256;
+    QStringList keyHashes() const;
+};
+
 struct HeadlessConfig {
     int defaultDurationSeconds = 0; // 0 = until SIGINT/SIGTERM
 };
@@ -155,6 +168,8 @@ struct EngineConfig {
     HeadlessConfig headless;
     HttpConfig http;
     StorageConfig storage;
+    AdminConfig admin;
+    MemoryMonitorConfig memory;
     QMap<QString, IntegrationConfig> integrations; // by name
 };
 

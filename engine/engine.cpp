@@ -1,9 +1,13 @@
 #include "engine.h"
 
+#include "configvalidator.h"
+#include "demobackend.h"
 #include "demoworkload.h"
 #include "eventloopmonitor.h"
 #include "historystore.h"
 #include "httpclient.h"
+#include "integrations.h"
+#include "memorymonitor.h"
 #include "sqlprofiler.h"
 #include "systemdiagnostics.h"
 #include "vega_version.h"
@@ -27,6 +31,31 @@ Engine::Engine(const EngineConfig &config, const EngineOptions &options, Clock *
     m_http = std::make_unique<HttpClient>(&m_registry, config.http, clock);
     if (options.demo)
         m_demo = std::make_unique<DemoWorkload>(m_http.get(), &m_registry);
+    QList<IntegrationConfig> integrations = config.integrations.values();
+    if (m_demo && integrations.isEmpty())
+        integrations = demoIntegrations(options.dataDir);
+    m_integrations = std::make_unique<IntegrationMonitor>(integrations, m_http.get(), &m_registry, clock);
+    m_memory = std::make_unique<MemoryMonitor>(&m_registry, config.memory.sanitized(), clock);
+    // Leak suspects count only while the workload is steady: the HTTP request rate.
+    m_memory->setWorkloadSignal([this]() -> std::optional<double> {
+        const SnapshotPtr snap = latest();
+        if (!snap || !snap->metrics)
+            return std::nullopt;
+        double rate = 0;
+        bool any = false;
+        const QList<const MetricSnapshot *> requests = snap->metrics->findAll(QStringLiteral("http_requests"));
+        for (const MetricSnapshot *m : requests) {
+            rate += m->rate;
+            any = true;
+        }
+        return any ? std::optional<double>(rate) : std::nullopt;
+    });
+    m_validator = std::make_unique<ConfigValidator>(&m_registry);
+    m_validator->setDataDir(options.dataDir);
+    connect(m_validator.get(), &ConfigValidator::finished, this, [this](const ValidationReport &report) {
+        m_validating = false;
+        acceptValidation(report);
+    });
     SqlProfilerOptions profilerOptions;
     profilerOptions.slowThresholdMs = config.storage.slowQueryMs;
     m_sqlProfiler = std::make_unique<SqlProfiler>(&m_registry, profilerOptions, clock);
@@ -67,12 +96,18 @@ void Engine::start()
         m_history->start();
     if (m_demo)
         m_demo->start();
+    m_integrations->start();
+    m_memory->start();
     m_publishTimer.start();
 }
 
 void Engine::stop()
 {
     m_publishTimer.stop();
+    if (m_integrations)
+        m_integrations->stop();
+    if (m_memory)
+        m_memory->stop();
     if (m_demo)
         m_demo->stop();
     if (m_diagnostics)
@@ -89,6 +124,9 @@ SnapshotPtr Engine::publishNow()
     snap->eventLoop = m_loopMonitor->summary();
     snap->http = m_http->summary();
     snap->database = databaseSummary();
+    snap->integrations = m_integrations->statuses();
+    snap->memory = m_memory->summary();
+    snap->validation = m_lastValidation;
     // Storage is graded beside the system categories, so its health reaches the overall
     // grade, the Overview and reports.
     snap->diagnostics.categories.append(gradeDatabase(snap->database, snap->metrics.get()));
@@ -106,6 +144,58 @@ SnapshotPtr Engine::publishNow()
         m_history->recordSnapshot(published->metrics);
     Q_EMIT snapshotAvailable(published);
     return published;
+}
+
+void Engine::validateConfig(const QString &who)
+{
+    if (m_validating)
+        return;
+    m_validating = true;
+    m_registry.recordEvent(QStringLiteral("validation"), who, QStringLiteral("Configuration validation started"));
+    m_validator->run(m_config, m_options.configPath);
+}
+
+void Engine::acceptValidation(const ValidationReport &report)
+{
+    m_lastValidation = std::make_shared<const ValidationReport>(report);
+    publishNow();
+    Q_EMIT validationFinished(report);
+}
+
+QList<IntegrationConfig> demoIntegrations(const DemoBackend *backend, const QString &dataDir)
+{
+    QList<IntegrationConfig> out;
+    if (!backend || !backend->isListening())
+        return out;
+    const QString base = backend->baseUrl().toString();
+    const QString token = QString::fromLatin1(backend->token());
+    auto add = [&](const char *name, IntegrationKind kind, const QString &url, const QString &path = {},
+                   bool auth = false) {
+        IntegrationConfig c;
+        c.name = QString::fromLatin1(name);
+        c.kind = kind;
+        c.url = url;
+        c.healthPath = path;
+        c.healthIntervalS = 10;
+        if (auth)
+            c.authToken = token;
+        out.append(c);
+    };
+    add("slack", IntegrationKind::Slack, base + QStringLiteral("/slack/api"), {}, true);
+    add("home-assistant", IntegrationKind::HomeAssistant, base + QStringLiteral("/homeassistant"), {}, true);
+    add("llm", IntegrationKind::Llm, base + QStringLiteral("/llm"), {}, true);
+    add("search", IntegrationKind::Search, base + QStringLiteral("/search"), QStringLiteral("?q=health"));
+    add("fetch", IntegrationKind::Fetch, base + QStringLiteral("/fetch/health"));
+    add("external-api", IntegrationKind::ExternalApi, base + QStringLiteral("/external/items/1"));
+    add("orders-api", IntegrationKind::ExternalApi, base + QStringLiteral("/dbapi/orders/1"));
+    if (!dataDir.isEmpty())
+        add("history-db", IntegrationKind::Database, QStringLiteral("sqlite:") + dataDir + QStringLiteral("/vega.db"));
+    return out;
+}
+
+QList<IntegrationConfig> Engine::demoIntegrations(const QString &dataDir) const
+{
+    return vega::demoIntegrations(m_demo ? m_demo->backend() : nullptr, dataDir);
 }
 
 DatabaseSummary Engine::databaseSummary() const

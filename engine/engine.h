@@ -12,8 +12,11 @@
 
 namespace vega {
 
+class ConfigValidator;
 class DemoWorkload;
 class HistoryStore;
+class IntegrationMonitor;
+class MemoryMonitor;
 class SqlProfiler;
 class EventLoopMonitor;
 class HttpClient;
@@ -27,6 +30,12 @@ class SystemDiagnostics;
  * last reset), schema_version, and outage_retries / outage_since during an outage.
  */
 DiagnosticCategory gradeDatabase(const DatabaseSummary &database, const MetricsSnapshot *metrics);
+
+class DemoBackend;
+struct IntegrationConfig;
+/// The demo backend's seven integrations (checked every 10 s), plus the history database
+/// (SELECT 1) when there is a data directory; empty when the backend is not listening.
+QList<IntegrationConfig> demoIntegrations(const DemoBackend *backend, const QString &dataDir);
 
 struct EngineOptions {
     QString configPath; // empty: defaults
@@ -62,6 +71,9 @@ public:
     /// Metric history and the event journal; null when storage is disabled or there is no
     /// data directory.
     HistoryStore *history() const { return m_history.get(); }
+    /// Health checks of the configured integrations (in the demo: the demo backend's seven).
+    IntegrationMonitor *integrations() const { return m_integrations.get(); }
+    MemoryMonitor *memory() const { return m_memory.get(); }
     const EngineConfig &config() const { return m_config; }
     const EngineOptions &options() const { return m_options; }
 
@@ -75,11 +87,24 @@ public:
     /// Operator action: reset what is shown; exported totals stay monotonic.
     void resetStats(const QString &who = QStringLiteral("operator"));
 
+    /// Operator action: validates the configuration now (re-reading the file when there is
+    /// one), without blocking; validationFinished() tells the outcome, the journal records it
+    /// and the next snapshots carry it. A run already in progress is not started twice.
+    void validateConfig(const QString &who = QStringLiteral("operator"));
+    bool isValidating() const { return m_validating; }
+    /// Takes the outcome of a validation run made elsewhere (the admin API runs its own):
+    /// it becomes lastValidation(), the next snapshot carries it, validationFinished() tells.
+    void acceptValidation(const vega::ValidationReport &report);
+    std::shared_ptr<const ValidationReport> lastValidation() const { return m_lastValidation; }
+
+    /// What demoIntegrations() gives for this engine's demo backend.
+    QList<IntegrationConfig> demoIntegrations(const QString &dataDir) const;
     /// The storage status and the SQL profiler's tables, now (thread-safe parts only).
     DatabaseSummary databaseSummary() const;
 
 Q_SIGNALS:
     void snapshotAvailable(const vega::SnapshotPtr &snapshot);
+    void validationFinished(const vega::ValidationReport &report);
 
 private:
     EngineConfig m_config;
@@ -89,9 +114,14 @@ private:
     std::unique_ptr<EventLoopMonitor> m_loopMonitor;
     std::unique_ptr<SystemDiagnostics> m_diagnostics;
     std::unique_ptr<HttpClient> m_http;
+    std::unique_ptr<IntegrationMonitor> m_integrations; // uses m_http: declared after it
     std::unique_ptr<DemoWorkload> m_demo;
     std::unique_ptr<SqlProfiler> m_sqlProfiler;
     std::unique_ptr<HistoryStore> m_history;
+    std::unique_ptr<MemoryMonitor> m_memory;
+    std::unique_ptr<ConfigValidator> m_validator;
+    std::shared_ptr<const ValidationReport> m_lastValidation;
+    bool m_validating = false;
     QTimer m_publishTimer;
     SnapshotPtr m_latest;
     qint64 m_startedWallMs = 0;

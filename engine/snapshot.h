@@ -1,8 +1,11 @@
 #pragma once
 
 #include "eventloopmonitor.h"
+#include "configvalidator.h"
 #include "historystore.h"
 #include "httpclient.h"
+#include "integrations.h"
+#include "memorymonitor.h"
 #include "metrics.h"
 #include "sqlprofiler.h"
 #include "systemdiagnostics.h"
@@ -48,6 +51,10 @@ struct Snapshot {
     EventLoopSummary eventLoop;
     HttpClientSummary http; // the engine's HTTP pipeline: totals, pools, breakers, top keys
     DatabaseSummary database;
+    QList<IntegrationStatus> integrations; // by name
+    MemorySummary memory;
+    /// The latest config validation run (null until one ran).
+    std::shared_ptr<const ValidationReport> validation;
     EngineInfo info;
 };
 

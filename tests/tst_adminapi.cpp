@@ -397,6 +397,41 @@ private Q_SLOTS:
                                                QStringLiteral("http"),    QStringLiteral("diagnostics")};
         QTest::newRow("report-default") << QStringLiteral("/admin/report")
                                         << QStringList{QStringLiteral("format"), QStringLiteral("metrics")};
+        QTest::newRow("integrations") << QStringLiteral("/admin/integrations/health")
+                                      << QStringList{QStringLiteral("overall"), QStringLiteral("integrations")};
+        QTest::newRow("memory") << QStringLiteral("/admin/performance/memory-leaks")
+                                << QStringList{QStringLiteral("rss"), QStringLiteral("heap_in_use"),
+                                               QStringLiteral("tracked_types"), QStringLiteral("suspects")};
+        QTest::newRow("validate") << QStringLiteral("/admin/config/validate")
+                                  << QStringList{QStringLiteral("ok"), QStringLiteral("findings"),
+                                                 QStringLiteral("errors"), QStringLiteral("warnings")};
+    }
+
+    void prometheusMetricsAreText()
+    {
+        Fixture f;
+        QVERIFY(f.start());
+        f.engine->metrics().counter(QStringLiteral("admin_probe"))->inc(3);
+        f.engine->publishNow();
+        const Reply r = f.get(QStringLiteral("/metrics"));
+        QCOMPARE(r.status, 200);
+        QVERIFY2(r.header("Content-Type").startsWith("text/plain; version=0.0.4"), r.header("Content-Type").constData());
+        QVERIFY2(r.body.contains("# TYPE vega_admin_probe_total counter\nvega_admin_probe_total 3\n"), r.body.left(2000).constData());
+        // Still behind the key.
+        QCOMPARE(f.get(QStringLiteral("/metrics"), QByteArrayLiteral("wrong")).status, 401);
+    }
+
+    void validationReachesTheEngine()
+    {
+        Fixture f;
+        QVERIFY(f.start());
+        QSignalSpy finished(f.engine.get(), &Engine::validationFinished);
+        const Reply r = f.get(QStringLiteral("/admin/config/validate"));
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json.value(QStringLiteral("ok")).toBool(), true);
+        QTRY_COMPARE(finished.count(), 1);
+        QVERIFY(f.engine->lastValidation());
+        QVERIFY(f.engine->latest()->validation);
     }
 
     void everyEndpointAnswersJson()
