@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include "reportbuilder.h"
+#include "statusjson.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -712,6 +713,12 @@ QJsonObject snapshotToJson(const Snapshot &snapshot, ReportSections sections)
     }
     if (sections.testFlag(ReportSection::Sql))
         root.insert(QStringLiteral("database"), databaseToJsonImpl(snapshot.database));
+    if (sections.testFlag(ReportSection::Health))
+        root.insert(QStringLiteral("integrations"), redactSecrets(integrationsToJson(snapshot.integrations)));
+    if (sections.testFlag(ReportSection::System))
+        root.insert(QStringLiteral("memory"), memoryToJson(snapshot.memory));
+    if (sections.testFlag(ReportSection::Validation) && snapshot.validation)
+        root.insert(QStringLiteral("validation"), redactSecrets(validationToJson(snapshot.validation.get())));
     return root;
 }
 

@@ -1,9 +1,11 @@
 #include "reportbuilder.h"
 
+
 #include "historystore.h"
 #include "prometheus.h"
 #include "vega_version.h"
 #include "zipwriter.h"
+#include "statusjson.h"
 
 #include <QCryptographicHash>
 #include <QDateTime>
@@ -724,6 +726,9 @@ QJsonObject validationJson(const ReportContent &content)
 {
     if (content.validation)
         return redactSecrets(*content.validation).toObject();
+    // The engine's latest run, when there was one.
+    if (content.snapshot && content.snapshot->validation)
+        return redactSecrets(validationToJson(content.snapshot->validation.get())).toObject();
     QJsonObject o;
     o.insert(QStringLiteral("ran"), false);
     o.insert(QStringLiteral("note"), QStringLiteral("no configuration validation was run for this report"));
@@ -1234,6 +1239,13 @@ QList<BundleFile> supportBundleFiles(const ReportContent &c, const std::function
         files.append({QStringLiteral("journal.csv"), reportJournalCsv(c.journal)});
     if (s.testFlag(ReportSection::System))
         files.append({QStringLiteral("system.json"), json(diagnosticsToJson(snap.diagnostics, true))});
+    if (s.testFlag(ReportSection::Health)) {
+        QJsonObject o;
+        o.insert(QStringLiteral("integrations"), redactSecrets(integrationsToJson(snap.integrations)));
+        files.append({QStringLiteral("integrations.json"), json(o)});
+    }
+    if (s.testFlag(ReportSection::System))
+        files.append({QStringLiteral("memory.json"), json(memoryToJson(snap.memory))});
     if (s.testFlag(ReportSection::Sql))
         files.append({QStringLiteral("sql.json"), json(databaseToJson(snap.database))});
     if (s.testFlag(ReportSection::Breakers)) {
