@@ -1,26 +1,31 @@
 // vega-console: the dashboard, a headless agent, and command-line tools over one engine.
+#include "adminapi.h"
 #include "config.h"
+#include "configvalidator.h"
 #include "engine.h"
 #include "loadcommand.h"
 #include "mainwindow.h"
 #include "report.h"
+#include "reportbuilder.h"
+#include "reportpdf.h"
 #include "signalwatcher.h"
 #include "vega_version.h"
 
+#include <QAction>
 #include <QApplication>
-#include <QIcon>
-#include <QMessageBox>
-#include <QStatusBar>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QEventLoop>
 #include <QFileInfo>
+#include <QGuiApplication>
+#include <QIcon>
 #include <QStandardPaths>
 #include <QTextStream>
 #include <QTimer>
 
 #include <cstdio>
 #include <memory>
-#include <QAction>
+#include <optional>
 
 namespace {
 
@@ -47,6 +52,25 @@ bool argvHas(int argc, char **argv, const char *option)
             return true;
     }
     return false;
+}
+
+QByteArray argvValue(int argc, char **argv, const char *option)
+{
+    const QByteArray wanted(option);
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray arg(argv[i]);
+        if (arg == wanted && i + 1 < argc)
+            return QByteArray(argv[i + 1]);
+        if (arg.startsWith(QByteArray(wanted).append('=')))
+            return arg.mid(wanted.size() + 1);
+    }
+    return {};
+}
+
+/// A PDF report needs QtGui (fonts, painting) even without a window.
+bool wantsPdfReport(int argc, char **argv)
+{
+    return argvValue(argc, argv, "--report").toLower().endsWith(".pdf");
 }
 
 bool isLoadCommand(int argc, char **argv)
@@ -78,15 +102,38 @@ void printFindings(const QList<vega::ConfigFinding> &findings, QTextStream &stre
         stream << f.toString() << Qt::endl;
 }
 
-int validateConfig(const QString &path)
+/// --validate-config: the load-time checks, then the on-demand ones (URLs, environment
+/// variables, files, host names within a bound) unless `lookups` is off.
+int validateConfig(const QString &path, bool lookups, const QString &dataDir)
 {
     const vega::ConfigLoadResult result = vega::ConfigLoader::loadFile(path);
-    printFindings(result.findings, out());
     if (!result.ok()) {
+        printFindings(result.findings, out());
         out() << path << ": invalid: " << result.errorCount() << " error(s)" << Qt::endl;
         return ExitBadInput;
     }
-    out() << path << ": valid" << Qt::endl;
+    vega::ConfigValidator validator;
+    validator.setDataDir(dataDir);
+    validator.setHostLookups(lookups);
+    std::optional<vega::ValidationReport> report;
+    QEventLoop loop;
+    QObject::connect(&validator, &vega::ConfigValidator::finished, &loop, [&](const vega::ValidationReport &r) {
+        report = r;
+        loop.quit();
+    });
+    validator.run(result.config, path);
+    if (!report)
+        loop.exec();
+    printFindings(report->findings, out());
+    if (!report->ok()) {
+        out() << path << ": invalid: " << report->errorCount() << " error(s), " << report->warningCount()
+              << " warning(s)" << Qt::endl;
+        return ExitBadInput;
+    }
+    out() << path << ": valid";
+    if (report->warningCount() > 0)
+        out() << " with " << report->warningCount() << " warning(s)";
+    out() << Qt::endl;
     return ExitOk;
 }
 
@@ -105,6 +152,7 @@ struct RunOptions {
     QString reportPath;
     QString screenshotDir;
     int durationSeconds = 0;
+    int adminPort = -1; // --admin-port; -1: from the config and the mode
 };
 
 // Saves every page of the window as <dir>/<nn>-<page>.png, one page per second, then quits.
@@ -135,24 +183,86 @@ void captureScreenshots(vega::ui::MainWindow *window, const QString &dir)
     timer->start();
 }
 
-int finishRun(vega::Engine &engine, const QString &reportPath)
+/// Writes the run's report: JSON directly, the other formats through a ReportBuilder (with
+/// the stored history), waiting for it in a local event loop.
+int writeRunReport(vega::Engine &engine, const vega::SnapshotPtr &last, const QString &reportPath)
 {
-    const vega::SnapshotPtr last = engine.publishNow();
-    engine.stop();
-    if (reportPath.isEmpty())
-        return ExitOk;
-    QString error;
-    if (!vega::writeReport(*last, reportPath, &error)) {
-        err() << "vega-console: " << error << Qt::endl;
-        return ExitRuntime;
+    vega::ReportFormat format = vega::ReportFormat::Json;
+    vega::reportFormatForPath(reportPath, &format);
+    if (format == vega::ReportFormat::Json) {
+        QString error;
+        if (!vega::writeReport(*last, reportPath, &error)) {
+            err() << "vega-console: " << error << Qt::endl;
+            return ExitRuntime;
+        }
+    } else {
+        vega::ReportBuilder builder;
+        builder.setPdfRenderer(vega::ui::reportPdfRenderer());
+        vega::ReportRequest request;
+        request.path = reportPath;
+        request.snapshot = last;
+        request.history = engine.history();
+        bool ok = false;
+        QString message;
+        QEventLoop loop;
+        QObject::connect(&builder, &vega::ReportBuilder::finished, &loop, [&](bool success, const QString &text) {
+            ok = success;
+            message = text;
+            loop.quit();
+        });
+        if (!builder.start(request)) {
+            err() << "vega-console: cannot write report " << reportPath << Qt::endl;
+            return ExitRuntime;
+        }
+        loop.exec();
+        if (!ok) {
+            err() << "vega-console: " << message << Qt::endl;
+            return ExitRuntime;
+        }
     }
     err() << "vega-console: report written to " << QFileInfo(reportPath).absoluteFilePath() << Qt::endl;
     return ExitOk;
 }
 
+int finishRun(vega::Engine &engine, const QString &reportPath)
+{
+    const vega::SnapshotPtr last = engine.publishNow();
+    // Before stop(): the report reads the stored history.
+    const int code = reportPath.isEmpty() ? int(ExitOk) : writeRunReport(engine, last, reportPath);
+    engine.stop();
+    return code;
+}
+
+/// Starts the admin API when the mode calls for it. Returns false only when the operator
+/// asked for it explicitly (--admin-port) and it cannot start.
+bool startAdminApi(vega::Engine &engine, const RunOptions &run, std::unique_ptr<vega::AdminApi> *api)
+{
+    const vega::AdminConfig &cfg = run.config.admin;
+    const bool wanted = run.adminPort >= 0 || (run.engine.mode == QLatin1String("headless") ? cfg.headless : cfg.gui);
+    if (!wanted)
+        return true;
+    vega::AdminApiOptions options;
+    options.bindAddress = QHostAddress(cfg.bind);
+    options.port = quint16(run.adminPort >= 0 ? run.adminPort : cfg.port);
+    options.keySha256 = cfg.keyHashes();
+    auto candidate = std::make_unique<vega::AdminApi>(&engine, options);
+    QString error;
+    if (!candidate->start(&error)) {
+        err() << "vega-console: admin API not started: " << error << Qt::endl;
+        return run.adminPort < 0;
+    }
+    err() << "vega-console: admin API on http://" << options.bindAddress.toString() << ':' << candidate->port()
+          << " (X-API-Key required)" << Qt::endl;
+    *api = std::move(candidate);
+    return true;
+}
+
 int runHeadless(QCoreApplication &app, const RunOptions &run)
 {
     vega::Engine engine(run.config, run.engine);
+    std::unique_ptr<vega::AdminApi> api;
+    if (!startAdminApi(engine, run, &api))
+        return ExitRuntime;
     SignalWatcher watcher;
     QObject::connect(&watcher, &SignalWatcher::terminationRequested, &app, [&app](int number) {
         err() << "vega-console: signal " << number << " received, stopping" << Qt::endl;
@@ -166,21 +276,17 @@ int runHeadless(QCoreApplication &app, const RunOptions &run)
           << Qt::endl;
     engine.start();
     app.exec();
+    api.reset(); // before the engine
     return finishRun(engine, run.reportPath);
 }
 
 int runWindow(QApplication &app, const RunOptions &run)
 {
     vega::Engine engine(run.config, run.engine);
+    std::unique_ptr<vega::AdminApi> api;
+    if (!startAdminApi(engine, run, &api))
+        return ExitRuntime;
     vega::ui::MainWindow window(&engine);
-    // Writing the report is the engine's job; the window only asks for it.
-    QObject::connect(&window, &vega::ui::MainWindow::exportReportRequested, &window, [&engine, &window](const QString &path) {
-        QString error;
-        if (!vega::writeReport(*engine.latest(), path, &error))
-            QMessageBox::warning(&window, QStringLiteral("Export failed"), error);
-        else
-            window.statusBar()->showMessage(QStringLiteral("Report written to %1").arg(path), 5000);
-    });
     window.setWindowIcon(QIcon(QStringLiteral(":/vega/vega.svg")));
     window.show();
     engine.start();
@@ -195,6 +301,7 @@ int runWindow(QApplication &app, const RunOptions &run)
         QTimer::singleShot(run.durationSeconds * 1000, &app, &QCoreApplication::quit);
     }
     app.exec();
+    api.reset(); // before the engine
     return finishRun(engine, run.reportPath);
 }
 
@@ -209,10 +316,15 @@ int main(int argc, char **argv)
         return ExitRuntime;
     }
     std::unique_ptr<QCoreApplication> app;
-    if (window)
+    if (window) {
         app = std::make_unique<QApplication>(argc, argv);
-    else
+    } else if (wantsPdfReport(argc, argv)) {
+        if (!qEnvironmentVariableIsSet("QT_QPA_PLATFORM"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+        app = std::make_unique<QGuiApplication>(argc, argv);
+    } else {
         app = std::make_unique<QCoreApplication>(argc, argv);
+    }
     QCoreApplication::setApplicationName(QStringLiteral("vega-console"));
     QCoreApplication::setOrganizationName(QStringLiteral("Vega"));
     QCoreApplication::setApplicationVersion(QStringLiteral(VEGA_VERSION_STRING));
@@ -246,12 +358,23 @@ int main(int argc, char **argv)
                                          QStringLiteral("seconds"));
     const QCommandLineOption reportOpt(QStringLiteral("report"),
                                        QStringLiteral("At exit, write a diagnostic report of the final snapshot to "
-                                                      "<file>; the format follows the extension (.json)."),
+                                                      "<file>; the format follows the extension: .json (everything), "
+                                                      ".html (a summary with charts), .pdf (the same, printed) or "
+                                                      ".zip (a support bundle)."),
                                        QStringLiteral("file"));
     const QCommandLineOption validateOpt(QStringLiteral("validate-config"),
-                                         QStringLiteral("Check <file>, print every finding and exit: 0 when valid, "
+                                         QStringLiteral("Check <file> (schema, URLs, environment variables, files, "
+                                                        "host names), print every finding and exit: 0 when valid, "
                                                         "2 when not."),
                                          QStringLiteral("file"));
+    const QCommandLineOption noLookupsOpt(QStringLiteral("no-dns"),
+                                          QStringLiteral("With --validate-config: do not resolve host names (for "
+                                                         "machines that cannot reach the configured network)."));
+    const QCommandLineOption adminPortOpt(QStringLiteral("admin-port"),
+                                          QStringLiteral("Serve the admin HTTP API on <port> (0: any free port), in "
+                                                         "the window too. Needs VEGA_API_KEY or admin.key_sha256. "
+                                                         "Headless runs serve it on admin.port by default."),
+                                          QStringLiteral("port"));
     const QCommandLineOption schemaOpt(QStringLiteral("config-schema"),
                                        QStringLiteral("Print every configuration key with its type, default and "
                                                       "range (Markdown) and exit."));
@@ -262,8 +385,8 @@ int main(int argc, char **argv)
                                             QStringLiteral("Open the window, let it gather data for --duration seconds "
                                                            "(default 15), save a PNG of every page to <dir> and exit."),
                                             QStringLiteral("dir"));
-    parser.addOptions({configOpt, dataDirOpt, headlessOpt, durationOpt, reportOpt, validateOpt, schemaOpt, noDemoOpt,
-                       screenshotsOpt});
+    parser.addOptions({configOpt, dataDirOpt, headlessOpt, durationOpt, reportOpt, validateOpt, noLookupsOpt,
+                       schemaOpt, noDemoOpt, screenshotsOpt, adminPortOpt});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         err() << "vega-console: " << parser.errorText() << "\nTry 'vega-console --help'." << Qt::endl;
@@ -288,9 +411,19 @@ int main(int argc, char **argv)
         return ExitOk;
     }
     if (parser.isSet(validateOpt))
-        return validateConfig(parser.value(validateOpt));
+        return validateConfig(parser.value(validateOpt), !parser.isSet(noLookupsOpt),
+                              parser.isSet(dataDirOpt) ? parser.value(dataDirOpt) : QString());
 
     RunOptions run;
+    if (parser.isSet(adminPortOpt)) {
+        bool ok = false;
+        run.adminPort = parser.value(adminPortOpt).toInt(&ok);
+        if (!ok || run.adminPort < 0 || run.adminPort > 65535) {
+            err() << "vega-console: invalid --admin-port '" << parser.value(adminPortOpt)
+                  << "': expected a port number from 0 to 65535" << Qt::endl;
+            return ExitBadInput;
+        }
+    }
     if (parser.isSet(durationOpt)) {
         bool ok = false;
         run.durationSeconds = parser.value(durationOpt).toInt(&ok);
@@ -327,7 +460,7 @@ int main(int argc, char **argv)
     if (parser.isSet(reportOpt)) {
         run.reportPath = parser.value(reportOpt);
         QString error;
-        if (!vega::checkReportPath(run.reportPath, &error)) {
+        if (!vega::checkReportPath(run.reportPath, &error, /*pdfAvailable=*/true)) {
             err() << "vega-console: " << error << Qt::endl;
             return ExitRuntime;
         }

@@ -5,6 +5,7 @@
 #include "engine.h"
 #include "eventlooppage.h"
 #include "healthtile.h"
+#include "exportdialog.h"
 #include "mainwindow.h"
 #include "overviewpage.h"
 #include "systempage.h"
@@ -15,6 +16,8 @@
 #include <QListWidget>
 #include <QRegularExpression>
 #include <QSettings>
+#include <QFileInfo>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QStackedWidget>
 #include <QStandardPaths>
@@ -193,22 +196,27 @@ private Q_SLOTS:
         QVERIFY(!f.window->overviewPage()->isStaleShown());
     }
 
-    void exportAsksForAFile()
+    void exportOpensTheDialogAndWritesABundle()
     {
         Fixture f;
-        QSignalSpy spy(f.window.get(), &MainWindow::exportReportRequested);
-        f.window->exportReportAction()->trigger(); // cancelled
-        QCOMPARE(spy.count(), 0);
+        const QString chosen = f.dir.filePath(QStringLiteral("bundle.zip"));
         QString suggested;
-        const QString chosen = f.dir.filePath(QStringLiteral("report"));
         f.window->setSaveFileFunction([&](QWidget *, const QString &, const QString &suggestion) {
             suggested = suggestion;
             return chosen;
         });
         f.window->exportReportAction()->trigger();
-        QCOMPARE(spy.count(), 1);
-        QCOMPARE(spy.at(0).at(0).toString(), chosen + QStringLiteral(".json"));
-        QVERIFY(suggested.endsWith(QStringLiteral(".json")));
+        auto *dialog = f.window->findChild<ExportDialog *>(QStringLiteral("exportDialog"));
+        QVERIFY(dialog);
+        QVERIFY(dialog->path().endsWith(QStringLiteral(".html")));
+        dialog->browseButton()->click();
+        QCOMPARE(dialog->path(), chosen);
+        QVERIFY(suggested.endsWith(QStringLiteral(".html")));
+        QSignalSpy exported(f.window.get(), &MainWindow::reportExported);
+        dialog->exportButton()->click();
+        QTRY_COMPARE_WITH_TIMEOUT(exported.count(), 1, kTimeoutMs);
+        QVERIFY2(exported.at(0).at(0).toBool(), qPrintable(exported.at(0).at(1).toString()));
+        QVERIFY(QFileInfo(chosen).size() > 1000);
     }
 
     void pageAndGeometryAreRemembered()

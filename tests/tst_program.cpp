@@ -2,10 +2,16 @@
 #include "localhttpserver.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QNetworkProxy>
+#include <QNetworkReply>
 #include <QProcess>
+#include <QRegularExpression>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -195,6 +201,69 @@ private Q_SLOTS:
         QCOMPARE(p.exitStatus(), QProcess::NormalExit);
         QCOMPARE(p.exitCode(), 0);
         QVERIFY(QFile::exists(report));
+    }
+
+    void headlessServesTheAdminApiAndWritesABundle()
+    {
+        QTemporaryDir dir;
+        const QString bundle = dir.filePath(QStringLiteral("support.zip"));
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("VEGA_API_KEY"), QStringLiteral("program-test-key-5e1d"));
+        QProcess p;
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(VEGA_CONSOLE_BINARY),
+                {QStringLiteral("--headless"), QStringLiteral("--admin-port"), QStringLiteral("0"), QStringLiteral("--report"),
+                 bundle, QStringLiteral("--data-dir"), dir.path()});
+        QVERIFY(p.waitForStarted());
+        QByteArray said;
+        QTRY_VERIFY_WITH_TIMEOUT((said += p.readAllStandardError()).contains("running until") ||
+                                     p.state() != QProcess::Running,
+                                 60000);
+        const QRegularExpression portLine(QStringLiteral("admin API on http://127\\.0\\.0\\.1:(\\d+)"));
+        const QRegularExpressionMatch m = portLine.match(QString::fromUtf8(said));
+        QVERIFY2(m.hasMatch(), said.constData());
+        const QString base = QStringLiteral("http://127.0.0.1:") + m.captured(1);
+
+        QNetworkAccessManager nam;
+        nam.setProxy(QNetworkProxy::NoProxy);
+        auto get = [&](const QString &path, const QByteArray &key) {
+            QNetworkRequest request{QUrl(base + path)};
+            request.setRawHeader("X-API-Key", key);
+            QNetworkReply *reply = nam.get(request);
+            QSignalSpy done(reply, &QNetworkReply::finished);
+            done.wait(20000);
+            const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+            const QByteArray body = reply->readAll();
+            reply->deleteLater();
+            return qMakePair(status, body);
+        };
+        const auto health = get(QStringLiteral("/healthz"), "program-test-key-5e1d");
+        QCOMPARE(health.first, 200);
+        QVERIFY(health.second.contains("\"status\""));
+        QCOMPARE(get(QStringLiteral("/healthz"), "wrong").first, 401);
+        const auto metrics = get(QStringLiteral("/metrics"), "program-test-key-5e1d");
+        QCOMPARE(metrics.first, 200);
+        QVERIFY(metrics.second.contains("# TYPE vega_"));
+
+        ::kill(pid_t(p.processId()), SIGTERM);
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY2(QFileInfo(bundle).size() > 1000, p.readAllStandardError().constData());
+        // The key never reaches the bundle (checked on the raw archive and every stored file).
+        QFile zip(bundle);
+        QVERIFY(zip.open(QIODevice::ReadOnly));
+        QVERIFY(!zip.readAll().contains("program-test-key-5e1d"));
+    }
+
+    void validateConfigChecksBeyondTheSchema()
+    {
+        QTemporaryDir dir;
+        const QString path = writeFile(dir, QStringLiteral("c.json"),
+                                       "{\"integrations\": {\"api\": {\"kind\": \"external_api\", "
+                                       "\"url\": \"http://127.0.0.1:9/\", \"auth\": {\"token\": \"${VEGA_TST_UNSET_TOKEN}\"}}}}");
+        const Result r = run({QStringLiteral("--validate-config"), path, QStringLiteral("--no-dns")});
+        QVERIFY2(r.out.contains(QStringLiteral("VEGA_TST_UNSET_TOKEN")), qPrintable(r.out + r.err));
+        QVERIFY(r.exitCode == 0 || r.exitCode == 2);
     }
 
     void loadCommandJsonIsExact()

@@ -7,7 +7,10 @@
 #include "databasepage.h"
 #include "engine.h"
 #include "eventlooppage.h"
+#include "exportdialog.h"
 #include "overviewpage.h"
+#include "report.h"
+#include "reportpdf.h"
 #include "requestspage.h"
 #include "stalenesswatch.h"
 #include "systempage.h"
@@ -290,17 +293,24 @@ void MainWindow::resetStats()
 
 void MainWindow::exportReport()
 {
+    auto *dialog = new ExportDialog([engine = m_engine] { return engine->latest(); }, m_engine->history(),
+                                    reportPdfRenderer(), this);
+    dialog->setObjectName(QStringLiteral("exportDialog"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
     const QString dir = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
-    const QString name = QStringLiteral("vega-report-") +
-                         QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")) +
-                         QStringLiteral(".json");
-    QString path = m_chooseSaveFile(this, tr("Export report"), QDir(dir).filePath(name));
-    if (path.isEmpty())
-        return;
-    // The report format follows the extension; a bare name gets the default one.
-    if (QFileInfo(path).suffix().isEmpty())
-        path += QStringLiteral(".json");
-    Q_EMIT exportReportRequested(path);
+    dialog->setPath(QDir(dir).filePath(QStringLiteral("vega-report-") +
+                                       QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")) +
+                                       QStringLiteral(".html")));
+    if (const auto validation = m_engine->lastValidation())
+        dialog->setValidation(configFindingsToJson(validation->findings));
+    dialog->setSaveFileFunction([this](QWidget *parent, const QString &title, const QString &suggested,
+                                       const QString &) { return m_chooseSaveFile(parent, title, suggested); });
+    connect(dialog, &ExportDialog::exportFinished, this, [this](bool ok, const QString &pathOrError) {
+        if (ok)
+            m_statusBar->showMessage(tr("Report written to %1").arg(QDir::toNativeSeparators(pathOrError)), 5000);
+        Q_EMIT reportExported(ok, pathOrError);
+    });
+    dialog->open();
 }
 
 void MainWindow::showAbout()

@@ -34,8 +34,8 @@ class SystemPage;
 
 /**
  * The console's window. It only assembles: a page list on the left, the pages in a stack,
- * menus, a toolbar and the status bar, and wires the engine's snapshots to them. Writing
- * reports belongs to the application (exportReportRequested); resetting to the engine.
+ * menus, a toolbar and the status bar, and wires the engine's snapshots to them. Export opens
+ * the ExportDialog (format, sections, progress, cancel); actions go to the engine.
  */
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -85,14 +85,14 @@ public Q_SLOTS:
     void setCurrentPage(int page);
     /// Asks for confirmation, then resets the engine's shown statistics.
     void resetStats();
-    /// Asks for a file, then emits exportReportRequested.
+    /// Opens the export dialog (JSON, HTML, PDF or a ZIP support bundle).
     void exportReport();
     void showAbout();
 
 Q_SIGNALS:
     void currentPageChanged(int page);
-    /// The operator chose `path` for a report of the latest snapshot.
-    void exportReportRequested(const QString &path);
+    /// An export finished: the path written, or the error.
+    void reportExported(bool ok, const QString &pathOrError);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
