@@ -464,6 +464,11 @@ AdminResponse memoryLeaks(Engine &engine, const AdminRequest &)
     return AdminResponse::ok(memoryToJson(engine.latest()->memory));
 }
 
+AdminResponse streamingStats(Engine &engine, const AdminRequest &)
+{
+    return AdminResponse::ok(streamsToJson(engine.latest()->streams));
+}
+
 AdminResponse prometheusMetrics(Engine &engine, const AdminRequest &)
 {
     const SnapshotPtr snap = engine.latest();
@@ -1152,6 +1157,7 @@ AdminApi::AdminApi(Engine *engine, const AdminApiOptions &options, Clock *clock,
         {"GET", "/admin/integrations/health", integrationsHealth, AdminThread::Api},
         {"GET", "/admin/config/validate", validateConfig, AdminThread::Api},
         {"GET", "/admin/performance/memory-leaks", memoryLeaks, AdminThread::Api},
+        {"GET", "/admin/performance/streaming-stats", streamingStats, AdminThread::Api},
         {"GET", "/metrics", prometheusMetrics, AdminThread::Api},
     };
     for (const auto &b : builtins) {

@@ -2,6 +2,7 @@
 
 #include "httppolicy.h"
 #include "memorymonitor.h"
+#include "streamrelay.h"
 
 #include <QHash>
 #include <QJsonObject>
@@ -170,6 +171,7 @@ struct EngineConfig {
     StorageConfig storage;
     AdminConfig admin;
     MemoryMonitorConfig memory;
+    StreamConfig streaming;
     QMap<QString, IntegrationConfig> integrations; // by name
 };
 

@@ -2,6 +2,7 @@
 
 #include "configvalidator.h"
 #include "demobackend.h"
+#include "demostreams.h"
 #include "demoworkload.h"
 #include "eventloopmonitor.h"
 #include "historystore.h"
@@ -9,10 +10,12 @@
 #include "integrations.h"
 #include "memorymonitor.h"
 #include "sqlprofiler.h"
+#include "streamrelay.h"
 #include "systemdiagnostics.h"
 #include "vega_version.h"
 
 #include <QDateTime>
+#include <QDebug>
 
 namespace vega {
 
@@ -50,6 +53,12 @@ Engine::Engine(const EngineConfig &config, const EngineOptions &options, Clock *
         }
         return any ? std::optional<double>(rate) : std::nullopt;
     });
+    m_streams = std::make_unique<StreamRelay>(&m_registry, clock);
+    QString streamError;
+    if (!m_streams->setConfig(config.streaming, &streamError))
+        qWarning().noquote() << "streaming configuration not applied:" << streamError;
+    if (options.demo)
+        m_demoStreams = std::make_unique<DemoStreams>(m_streams.get());
     m_validator = std::make_unique<ConfigValidator>(&m_registry);
     m_validator->setDataDir(options.dataDir);
     connect(m_validator.get(), &ConfigValidator::finished, this, [this](const ValidationReport &report) {
@@ -98,6 +107,8 @@ void Engine::start()
         m_demo->start();
     m_integrations->start();
     m_memory->start();
+    if (m_demoStreams)
+        m_demoStreams->start();
     m_publishTimer.start();
 }
 
@@ -108,6 +119,8 @@ void Engine::stop()
         m_integrations->stop();
     if (m_memory)
         m_memory->stop();
+    if (m_demoStreams)
+        m_demoStreams->stop();
     if (m_demo)
         m_demo->stop();
     if (m_diagnostics)
@@ -126,6 +139,7 @@ SnapshotPtr Engine::publishNow()
     snap->database = databaseSummary();
     snap->integrations = m_integrations->statuses();
     snap->memory = m_memory->summary();
+    snap->streams = m_streams->summary();
     snap->validation = m_lastValidation;
     // Storage is graded beside the system categories, so its health reaches the overall
     // grade, the Overview and reports.

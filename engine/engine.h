@@ -13,10 +13,12 @@
 namespace vega {
 
 class ConfigValidator;
+class DemoStreams;
 class DemoWorkload;
 class HistoryStore;
 class IntegrationMonitor;
 class MemoryMonitor;
+class StreamRelay;
 class SqlProfiler;
 class EventLoopMonitor;
 class HttpClient;
@@ -74,6 +76,8 @@ public:
     /// Health checks of the configured integrations (in the demo: the demo backend's seven).
     IntegrationMonitor *integrations() const { return m_integrations.get(); }
     MemoryMonitor *memory() const { return m_memory.get(); }
+    /// Streamed responses with backpressure; an embedding program opens its streams here.
+    StreamRelay *streams() const { return m_streams.get(); }
     const EngineConfig &config() const { return m_config; }
     const EngineOptions &options() const { return m_options; }
 
@@ -119,6 +123,8 @@ private:
     std::unique_ptr<SqlProfiler> m_sqlProfiler;
     std::unique_ptr<HistoryStore> m_history;
     std::unique_ptr<MemoryMonitor> m_memory;
+    std::unique_ptr<StreamRelay> m_streams;
+    std::unique_ptr<DemoStreams> m_demoStreams; // after m_streams: it opens streams there
     std::unique_ptr<ConfigValidator> m_validator;
     std::shared_ptr<const ValidationReport> m_lastValidation;
     bool m_validating = false;

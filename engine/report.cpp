@@ -715,8 +715,10 @@ QJsonObject snapshotToJson(const Snapshot &snapshot, ReportSections sections)
         root.insert(QStringLiteral("database"), databaseToJsonImpl(snapshot.database));
     if (sections.testFlag(ReportSection::Health))
         root.insert(QStringLiteral("integrations"), redactSecrets(integrationsToJson(snapshot.integrations)));
-    if (sections.testFlag(ReportSection::System))
+    if (sections.testFlag(ReportSection::System)) {
         root.insert(QStringLiteral("memory"), memoryToJson(snapshot.memory));
+        root.insert(QStringLiteral("streams"), streamsToJson(snapshot.streams));
+    }
     if (sections.testFlag(ReportSection::Validation) && snapshot.validation)
         root.insert(QStringLiteral("validation"), redactSecrets(validationToJson(snapshot.validation.get())));
     return root;

@@ -6,6 +6,7 @@
 #include "httpclient.h"
 #include "integrations.h"
 #include "memorymonitor.h"
+#include "streamrelay.h"
 #include "metrics.h"
 #include "sqlprofiler.h"
 #include "systemdiagnostics.h"
@@ -53,6 +54,7 @@ struct Snapshot {
     DatabaseSummary database;
     QList<IntegrationStatus> integrations; // by name
     MemorySummary memory;
+    StreamRelaySummary streams;
     /// The latest config validation run (null until one ran).
     std::shared_ptr<const ValidationReport> validation;
     EngineInfo info;

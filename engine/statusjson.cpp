@@ -97,6 +97,45 @@ QJsonObject memoryToJson(const MemorySummary &m)
     return o;
 }
 
+QJsonObject streamsToJson(const StreamRelaySummary &s)
+{
+    QJsonObject o;
+    o.insert(QStringLiteral("active_streams"), s.activeStreams);
+    o.insert(QStringLiteral("subscribers"), s.subscribers);
+    o.insert(QStringLiteral("buffered_bytes"), double(s.bufferedBytes));
+    o.insert(QStringLiteral("streams_opened"), double(s.streamsOpened));
+    o.insert(QStringLiteral("pauses"), double(s.pauses));
+    o.insert(QStringLiteral("resumes"), double(s.resumes));
+    o.insert(QStringLiteral("dropped_chunks"), double(s.droppedChunks));
+    o.insert(QStringLiteral("disconnects"), double(s.disconnects));
+    o.insert(QStringLiteral("shared_joins"), double(s.sharedJoins));
+    o.insert(QStringLiteral("bytes_in"), double(s.bytesIn));
+    o.insert(QStringLiteral("bytes_out"), double(s.bytesOut));
+    QJsonArray streams;
+    for (const StreamInfo &i : s.streams) {
+        QJsonObject so;
+        so.insert(QStringLiteral("request"), i.request);
+        so.insert(QStringLiteral("shared"), i.shared);
+        so.insert(QStringLiteral("paused"), i.paused);
+        so.insert(QStringLiteral("status"), i.status);
+        so.insert(QStringLiteral("subscribers"), i.subscribers);
+        so.insert(QStringLiteral("buffered_bytes"), double(i.bufferedBytes));
+        so.insert(QStringLiteral("max_subscriber_buffered_bytes"), double(i.maxSubscriberBuffered));
+        so.insert(QStringLiteral("replay_bytes"), double(i.replayBytes));
+        so.insert(QStringLiteral("bytes_in"), double(i.bytesIn));
+        so.insert(QStringLiteral("bytes_out"), double(i.bytesOut));
+        so.insert(QStringLiteral("pauses"), double(i.pauses));
+        so.insert(QStringLiteral("in_bytes_per_second"), i.inBytesPerSecond);
+        so.insert(QStringLiteral("out_bytes_per_second"), i.outBytesPerSecond);
+        so.insert(QStringLiteral("age_ms"), double(i.ageMs));
+        so.insert(QStringLiteral("time_to_first_byte_ms"),
+                  i.timeToFirstByteMs < 0 ? QJsonValue() : QJsonValue(double(i.timeToFirstByteMs)));
+        streams.append(so);
+    }
+    o.insert(QStringLiteral("streams"), streams);
+    return o;
+}
+
 QJsonValue validationToJson(const ValidationReport *report)
 {
     if (!report)

@@ -3,6 +3,7 @@
 #include "configvalidator.h"
 #include "integrations.h"
 #include "memorymonitor.h"
+#include "streamrelay.h"
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -13,6 +14,7 @@ namespace vega {
 /// ISO-8601 UTC, units are in the keys; no secret is ever part of these structures.
 QJsonArray integrationsToJson(const QList<IntegrationStatus> &integrations);
 QJsonObject memoryToJson(const MemorySummary &memory);
+QJsonObject streamsToJson(const StreamRelaySummary &streams);
 /// A validation run; null when none ran.
 QJsonValue validationToJson(const ValidationReport *report);
 

@@ -402,6 +402,9 @@ private Q_SLOTS:
         QTest::newRow("memory") << QStringLiteral("/admin/performance/memory-leaks")
                                 << QStringList{QStringLiteral("rss"), QStringLiteral("heap_in_use"),
                                                QStringLiteral("tracked_types"), QStringLiteral("suspects")};
+        QTest::newRow("streaming") << QStringLiteral("/admin/performance/streaming-stats")
+                                   << QStringList{QStringLiteral("active_streams"), QStringLiteral("subscribers"),
+                                                  QStringLiteral("buffered_bytes"), QStringLiteral("streams")};
         QTest::newRow("validate") << QStringLiteral("/admin/config/validate")
                                   << QStringList{QStringLiteral("ok"), QStringLiteral("findings"),
                                                  QStringLiteral("errors"), QStringLiteral("warnings")};
