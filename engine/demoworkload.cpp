@@ -67,10 +67,16 @@ DemoWorkload::~DemoWorkload()
     stop();
 }
 
-void DemoWorkload::start()
+DemoBackend *DemoWorkload::startBackend()
 {
     if (!m_backend)
         m_backend = std::make_unique<DemoBackend>(m_options.backend);
+    return m_backend.get();
+}
+
+void DemoWorkload::start()
+{
+    startBackend();
     m_lastBurstMs = QDateTime::currentMSecsSinceEpoch();
     m_tick.start();
 }

@@ -41,6 +41,9 @@ public:
     void stop();
     bool isRunning() const { return m_tick.isActive(); }
     DemoBackend *backend() const { return m_backend.get(); }
+    /// Starts the backend (on its own thread) without the traffic, so its URLs are known
+    /// early; start() does it too.
+    DemoBackend *startBackend();
     quint64 sent() const { return m_sent; }
 
 private:

@@ -35,8 +35,10 @@ Engine::Engine(const EngineConfig &config, const EngineOptions &options, Clock *
     if (options.demo)
         m_demo = std::make_unique<DemoWorkload>(m_http.get(), &m_registry);
     QList<IntegrationConfig> integrations = config.integrations.values();
-    if (m_demo && integrations.isEmpty())
+    if (m_demo && integrations.isEmpty()) {
+        m_demo->startBackend();
         integrations = demoIntegrations(options.dataDir);
+    }
     m_integrations = std::make_unique<IntegrationMonitor>(integrations, m_http.get(), &m_registry, clock);
     m_memory = std::make_unique<MemoryMonitor>(&m_registry, config.memory.sanitized(), clock);
     // Leak suspects count only while the workload is steady: the HTTP request rate.
