@@ -385,8 +385,11 @@ int main(int argc, char **argv)
                                             QStringLiteral("Open the window, let it gather data for --duration seconds "
                                                            "(default 15), save a PNG of every page to <dir> and exit."),
                                             QStringLiteral("dir"));
+    const QCommandLineOption demoRateOpt(QStringLiteral("demo-rate"),
+                                         QStringLiteral("Requests per second of the demo traffic (default 40)."),
+                                         QStringLiteral("n"));
     parser.addOptions({configOpt, dataDirOpt, headlessOpt, durationOpt, reportOpt, validateOpt, noLookupsOpt,
-                       schemaOpt, noDemoOpt, screenshotsOpt, adminPortOpt});
+                       schemaOpt, noDemoOpt, demoRateOpt, screenshotsOpt, adminPortOpt});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         err() << "vega-console: " << parser.errorText() << "\nTry 'vega-console --help'." << Qt::endl;
@@ -446,6 +449,15 @@ int main(int argc, char **argv)
         run.engine.configPath = QFileInfo(path).absoluteFilePath();
     }
     run.engine.demo = !parser.isSet(configOpt) && !parser.isSet(noDemoOpt);
+    if (parser.isSet(demoRateOpt)) {
+        bool ok = false;
+        run.engine.demoRequestsPerSecond = parser.value(demoRateOpt).toDouble(&ok);
+        if (!ok || run.engine.demoRequestsPerSecond <= 0 || run.engine.demoRequestsPerSecond > 100000) {
+            err() << "vega-console: invalid --demo-rate '" << parser.value(demoRateOpt)
+                  << "': expected requests per second, above 0 and at most 100000" << Qt::endl;
+            return ExitBadInput;
+        }
+    }
     if (!parser.isSet(durationOpt) && parser.isSet(headlessOpt))
         run.durationSeconds = run.config.headless.defaultDurationSeconds;
 

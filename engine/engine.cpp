@@ -32,8 +32,12 @@ Engine::Engine(const EngineConfig &config, const EngineOptions &options, Clock *
     m_diagnostics = std::make_unique<SystemDiagnostics>(&m_registry, config.diagnostics, options.dataDir,
                                                         m_loopMonitor.get());
     m_http = std::make_unique<HttpClient>(&m_registry, config.http, clock);
-    if (options.demo)
-        m_demo = std::make_unique<DemoWorkload>(m_http.get(), &m_registry);
+    if (options.demo) {
+        DemoWorkloadOptions demoOptions;
+        if (options.demoRequestsPerSecond > 0)
+            demoOptions.requestsPerSecond = options.demoRequestsPerSecond;
+        m_demo = std::make_unique<DemoWorkload>(m_http.get(), &m_registry, demoOptions);
+    }
     QList<IntegrationConfig> integrations = config.integrations.values();
     if (m_demo && integrations.isEmpty()) {
         m_demo->startBackend();

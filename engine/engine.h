@@ -46,6 +46,8 @@ struct EngineOptions {
     /// Run the built-in demo workload (a local backend and traffic), as when no
     /// configuration is given.
     bool demo = false;
+    /// Requests per second of the demo traffic (0: the demo's default).
+    double demoRequestsPerSecond = 0;
 };
 
 /**
