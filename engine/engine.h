@@ -113,6 +113,8 @@ Q_SIGNALS:
     void validationFinished(const vega::ValidationReport &report);
 
 private:
+    void updateLiveCounts(const Snapshot &snapshot);
+
     EngineConfig m_config;
     EngineOptions m_options;
     Clock *m_clock;

@@ -1086,8 +1086,9 @@ void HttpClient::noteCoalesced(const QByteArray &key)
     m_topKeys.insert(key, 1);
 }
 
-void HttpClient::cleanupIdle()
+int HttpClient::cleanupIdle()
 {
+    int cleaned = 0;
     const qint64 now = m_clock->nowNs();
     for (const auto &[hostName, h] : m_hosts) {
         if (h->active == 0 && h->pending.empty() &&
@@ -1097,8 +1098,10 @@ void HttpClient::cleanupIdle()
             h->lastCleanupNs = now;
             ++h->idleCleanups;
             h->idleCleanupCounter->inc();
+            ++cleaned;
         }
     }
+    return cleaned;
 }
 
 HttpClientSummary HttpClient::summary() const

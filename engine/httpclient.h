@@ -1,6 +1,7 @@
 #pragma once
 
 #include "clock.h"
+#include "liveobjects.h"
 #include "httppolicy.h"
 #include "requestkey.h"
 
@@ -86,6 +87,7 @@ struct HttpHost;
 /// earlier counts as cancel() without the signal.
 class HttpCall : public QObject {
     Q_OBJECT
+    VEGA_TRACK_TYPE(HttpCall) // live calls, for the memory monitor
 public:
     ~HttpCall() override;
     /// This caller stops waiting; callers sharing the same backend call are unaffected.
@@ -198,6 +200,9 @@ public:
 
     HttpTotals totals() const { return m_totals; }
     HttpClientSummary summary() const;
+    /// Closes the idle connections of pools quiet for longer than their idle timeout (what
+    /// the client's own 30 s schedule does too); returns how many pools were cleaned.
+    int releaseIdleConnections() { return cleanupIdle(); }
 
     /// Operator actions on a breaker by name ("host" or "host METHOD /path").
     bool commandBreaker(const QString &name, BreakerCommand command);
@@ -230,7 +235,7 @@ private:
     void scheduleDrain();
     void drain();
     void pumpPending(Host *host);
-    void cleanupIdle();
+    int cleanupIdle();
     void noteCoalesced(const QByteArray &key);
 
     MetricsRegistry *m_registry;
