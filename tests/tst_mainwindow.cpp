@@ -5,8 +5,10 @@
 #include "engine.h"
 #include "eventlooppage.h"
 #include "healthtile.h"
+#include "databasepage.h"
 #include "exportdialog.h"
 #include "mainwindow.h"
+#include "theme.h"
 #include "overviewpage.h"
 #include "systempage.h"
 #include "timechart.h"
@@ -174,7 +176,8 @@ private Q_SLOTS:
     {
         Fixture f;
         ConsoleStatusBar *bar = f.window->consoleStatusBar();
-        QVERIFY(bar->refreshText().contains(QStringLiteral("100 ms")));
+        // The console's refresh interval (ui.refresh_interval_ms), not the engine's 100 ms.
+        QVERIFY2(bar->refreshText().startsWith(QStringLiteral("Refresh every 1")), qPrintable(bar->refreshText()));
         const QRegularExpression time(QStringLiteral("\\d\\d:\\d\\d:\\d\\d"));
         QTRY_VERIFY_WITH_TIMEOUT(bar->lastUpdateText().contains(time), kTimeoutMs);
         // The console's own CPU appears once the sampler has two readings.
@@ -217,6 +220,33 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(exported.count(), 1, kTimeoutMs);
         QVERIFY2(exported.at(0).at(0).toBool(), qPrintable(exported.at(0).at(1).toString()));
         QVERIFY(QFileInfo(chosen).size() > 1000);
+    }
+
+    void settingsApplyAndAreKept()
+    {
+        {
+            Fixture f;
+            QVERIFY(f.window->settingsAction());
+            f.window->setRefreshIntervalMs(2000);
+            QVERIFY2(f.window->consoleStatusBar()->refreshText().contains(QStringLiteral("2")),
+                     qPrintable(f.window->consoleStatusBar()->refreshText()));
+            QCOMPARE(f.window->databasePage()->refreshIntervalMs(), 2000);
+            // Snapshots every 100 ms, redraws at most every 2 s.
+            const int before = f.window->overviewPage()->appliedCount();
+            QTest::qWait(1500);
+            QVERIFY(f.window->overviewPage()->appliedCount() - before <= 1);
+            f.window->setTheme(Theme::Dark);
+            QVERIFY(isDarkPalette());
+            f.window->setTheme(Theme::Light);
+            QVERIFY(!isDarkPalette());
+        }
+        {
+            Fixture g; // kept for the next start
+            QCOMPARE(g.window->refreshIntervalMs(), 2000);
+            QCOMPARE(g.window->theme(), Theme::Light);
+            g.window->setTheme(Theme::System);
+            g.window->setRefreshIntervalMs(1000);
+        }
     }
 
     void pageAndGeometryAreRemembered()

@@ -30,6 +30,11 @@ ConsoleStatusBar::ConsoleStatusBar(int refreshIntervalMs, QWidget *parent) : QSt
 
 ConsoleStatusBar::~ConsoleStatusBar() = default;
 
+void ConsoleStatusBar::setRefreshIntervalMs(int ms)
+{
+    m_refresh->setText(tr("Refresh every %1").arg(formatDurationMs(ms)));
+}
+
 QString ConsoleStatusBar::refreshText() const
 {
     return m_refresh->text();

@@ -25,6 +25,7 @@ public:
 public Q_SLOTS:
     void setSnapshot(const vega::SnapshotPtr &snapshot);
     void setStale(bool stale);
+    void setRefreshIntervalMs(int ms);
 
 private:
     QLabel *m_stale = nullptr;

@@ -12,6 +12,7 @@
 #include "report.h"
 #include "reportpdf.h"
 #include "requestspage.h"
+#include "settingsdialog.h"
 #include "stalenesswatch.h"
 #include "systempage.h"
 #include "timechart.h"
@@ -42,6 +43,8 @@ namespace {
 const QString kGeometryKey = QStringLiteral("mainWindow/geometry");
 const QString kStateKey = QStringLiteral("mainWindow/state");
 const QString kPageKey = QStringLiteral("mainWindow/page");
+const QString kRefreshKey = QStringLiteral("console/refreshIntervalMs");
+const QString kThemeKey = QStringLiteral("console/theme");
 
 bool askConfirmation(QWidget *parent, const QString &title, const QString &text)
 {
@@ -129,11 +132,11 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     m_demoBadge->hide();
     m_statusBar->insertPermanentWidget(0, m_demoBadge);
 
-    for (SnapshotPage *page :
-         {static_cast<SnapshotPage *>(m_overview), static_cast<SnapshotPage *>(m_eventLoop),
-          static_cast<SnapshotPage *>(m_system), static_cast<SnapshotPage *>(m_requests),
-          static_cast<SnapshotPage *>(m_connections), static_cast<SnapshotPage *>(m_breakers),
-          static_cast<SnapshotPage *>(m_database)})
+    m_pages = {static_cast<SnapshotPage *>(m_overview),    static_cast<SnapshotPage *>(m_eventLoop),
+               static_cast<SnapshotPage *>(m_system),      static_cast<SnapshotPage *>(m_requests),
+               static_cast<SnapshotPage *>(m_connections), static_cast<SnapshotPage *>(m_breakers),
+               static_cast<SnapshotPage *>(m_database)};
+    for (SnapshotPage *page : std::as_const(m_pages))
         connect(engine, &Engine::snapshotAvailable, page, &SnapshotPage::setSnapshot);
     connect(engine, &Engine::snapshotAvailable, this, &MainWindow::updateDemoIndicator);
     connect(engine, &Engine::snapshotAvailable, this, &MainWindow::updateAnnotations);
@@ -173,6 +176,12 @@ void MainWindow::createActions()
     m_resetAction->setToolTip(tr("Start the shown counters, histograms and charts again (Ctrl+Shift+R)"));
     connect(m_resetAction, &QAction::triggered, this, &MainWindow::resetStats);
 
+    m_settingsAction = new QAction(tr("&Settings…"), this);
+    m_settingsAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
+    m_settingsAction->setMenuRole(QAction::PreferencesRole);
+    m_settingsAction->setToolTip(tr("Refresh interval and theme (Ctrl+,)"));
+    connect(m_settingsAction, &QAction::triggered, this, &MainWindow::openSettings);
+
     m_aboutAction = new QAction(tr("&About Vega Console"), this);
     m_aboutAction->setMenuRole(QAction::AboutRole);
     connect(m_aboutAction, &QAction::triggered, this, &MainWindow::showAbout);
@@ -203,6 +212,8 @@ void MainWindow::createMenus()
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
     view->addActions(m_pageActions->actions());
+    view->addSeparator();
+    view->addAction(m_settingsAction);
 
     QMenu *actions = menuBar()->addMenu(tr("&Actions"));
     actions->addAction(m_resetAction);
@@ -330,9 +341,40 @@ void MainWindow::closeEvent(QCloseEvent *event)
     QMainWindow::closeEvent(event);
 }
 
+void MainWindow::openSettings()
+{
+    SettingsDialog dialog(m_refreshMs, m_theme, this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    setRefreshIntervalMs(dialog.refreshIntervalMs());
+    setTheme(dialog.theme());
+}
+
+void MainWindow::setRefreshIntervalMs(int ms)
+{
+    m_refreshMs = std::clamp(ms, 250, 10000);
+    for (SnapshotPage *page : std::as_const(m_pages))
+        page->setRefreshIntervalMs(m_refreshMs);
+    for (TimeChart *chart : std::as_const(m_charts))
+        chart->setMinimumUpdateIntervalMs(std::max(250, m_refreshMs / 2));
+    m_statusBar->setRefreshIntervalMs(m_refreshMs);
+    QSettings().setValue(kRefreshKey, m_refreshMs);
+}
+
+void MainWindow::setTheme(Theme theme)
+{
+    m_theme = theme;
+    applyTheme(theme);
+    QSettings().setValue(kThemeKey, themeId(theme));
+}
+
 void MainWindow::restoreSettings()
 {
     const QSettings settings;
+    setRefreshIntervalMs(settings.value(kRefreshKey, m_engine->config().ui.refreshIntervalMs).toInt());
+    const Theme theme = themeFromId(settings.value(kThemeKey, themeId(Theme::System)).toString());
+    if (theme != Theme::System)
+        setTheme(theme);
     if (!restoreGeometry(settings.value(kGeometryKey).toByteArray()))
         resize(1280, 820);
     restoreState(settings.value(kStateKey).toByteArray());

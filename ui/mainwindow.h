@@ -1,6 +1,7 @@
 #pragma once
 
 #include "snapshot.h"
+#include "theme.h"
 
 #include <QMainWindow>
 
@@ -40,6 +41,9 @@ class SystemPage;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
+    int refreshIntervalMs() const { return m_refreshMs; }
+    Theme theme() const { return m_theme; }
+    QAction *settingsAction() const { return m_settingsAction; }
     enum Page {
         OverviewPageIndex,
         EventLoopPageIndex,
@@ -88,6 +92,11 @@ public Q_SLOTS:
     /// Opens the export dialog (JSON, HTML, PDF or a ZIP support bundle).
     void exportReport();
     void showAbout();
+    /// Opens the settings dialog (refresh interval, theme) and applies what is accepted.
+    void openSettings();
+    /// Redraw the pages at most once per `ms`; kept in QSettings.
+    void setRefreshIntervalMs(int ms);
+    void setTheme(vega::ui::Theme theme);
 
 Q_SIGNALS:
     void currentPageChanged(int page);
@@ -123,6 +132,10 @@ private:
     BreakersPage *m_breakers = nullptr;
     DatabasePage *m_database = nullptr;
     QList<TimeChart *> m_charts;
+    QList<SnapshotPage *> m_pages;
+    QAction *m_settingsAction = nullptr;
+    int m_refreshMs = 1000;
+    Theme m_theme = Theme::System;
     qint64 m_lastAnnotatedEventMs = -1;
     int m_lastAnnotatedEventCount = -1;
     QLabel *m_demoBadge = nullptr;

@@ -3,9 +3,23 @@
 #include <QHBoxLayout>
 #include <QLabel>
 
+#include <algorithm>
+
 namespace vega::ui {
 
-SnapshotPage::SnapshotPage(QWidget *parent) : QWidget(parent) {}
+SnapshotPage::SnapshotPage(QWidget *parent) : QWidget(parent)
+{
+    m_due.setSingleShot(true);
+    connect(&m_due, &QTimer::timeout, this, [this] {
+        if (m_pending && isOnScreen())
+            applyPending();
+    });
+}
+
+void SnapshotPage::setRefreshIntervalMs(int ms)
+{
+    m_refreshMs = std::max(0, ms);
+}
 
 SnapshotPage::~SnapshotPage() = default;
 
@@ -15,8 +29,14 @@ void SnapshotPage::setSnapshot(const SnapshotPtr &snapshot)
         return;
     m_latest = snapshot;
     m_pending = true;
-    if (isOnScreen())
+    if (!isOnScreen())
+        return;
+    const qint64 since = m_sinceApply.isValid() ? m_sinceApply.elapsed() : qint64(m_refreshMs);
+    // Tolerate a little jitter: a snapshot due "now" by the engine's clock is not deferred.
+    if (since + 50 >= m_refreshMs)
         applyPending();
+    else if (!m_due.isActive())
+        m_due.start(int(m_refreshMs - since));
 }
 
 void SnapshotPage::showEvent(QShowEvent *event)
@@ -34,6 +54,8 @@ bool SnapshotPage::isOnScreen() const
 void SnapshotPage::applyPending()
 {
     m_pending = false;
+    m_due.stop();
+    m_sinceApply.start();
     ++m_appliedCount;
     applySnapshot(*m_latest);
 }

@@ -2,6 +2,8 @@
 
 #include "snapshot.h"
 
+#include <QElapsedTimer>
+#include <QTimer>
 #include <QWidget>
 
 QT_BEGIN_NAMESPACE
@@ -24,6 +26,10 @@ public:
     SnapshotPtr snapshot() const { return m_latest; }
     /// How many snapshots were drawn; hidden pages do not draw.
     int appliedCount() const { return m_appliedCount; }
+    /// The page redraws at most once per `ms` (the console's refresh interval; 0: at every
+    /// snapshot). Snapshots arriving in between are kept; the newest is drawn when due.
+    void setRefreshIntervalMs(int ms);
+    int refreshIntervalMs() const { return m_refreshMs; }
 
 public Q_SLOTS:
     void setSnapshot(const vega::SnapshotPtr &snapshot);
@@ -43,6 +49,9 @@ private:
     SnapshotPtr m_latest;
     bool m_pending = false;
     int m_appliedCount = 0;
+    int m_refreshMs = 0;
+    QElapsedTimer m_sinceApply;
+    QTimer m_due;
 };
 
 } // namespace vega::ui

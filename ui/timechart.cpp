@@ -159,6 +159,7 @@ TimeChart::TimeChart(const QString &title, QWidget *parent) : QWidget(parent)
     connect(m_view, &QWidget::customContextMenuRequested, this, &TimeChart::showContextMenu);
 
     setWindowSeconds(300);
+    applyPalette();
     updateLiveButton();
     m_needsRender = true; // the first show draws the axes even before any data
 }
@@ -916,6 +917,39 @@ void TimeChart::showContextMenu(const QPoint &pos)
     QAction *live = menu.addAction(tr("Back to live"), this, [this] { setLive(true); });
     live->setEnabled(!m_live);
     menu.exec(m_view->viewport()->mapToGlobal(pos));
+}
+
+void TimeChart::changeEvent(QEvent *event)
+{
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange)
+        applyPalette();
+}
+
+void TimeChart::applyPalette()
+{
+    const QPalette p = palette();
+    const QColor text = p.color(QPalette::Text);
+    QColor grid = p.color(QPalette::Mid);
+    grid.setAlpha(110);
+    m_chart->setBackgroundBrush(p.brush(QPalette::Base));
+    m_chart->setPlotAreaBackgroundVisible(false);
+    m_chart->legend()->setLabelColor(text);
+    for (QAbstractAxis *axis : {static_cast<QAbstractAxis *>(m_axisX), static_cast<QAbstractAxis *>(m_axisY)}) {
+        axis->setLabelsColor(text);
+        axis->setTitleBrush(text);
+        axis->setGridLineColor(grid);
+        axis->setLinePenColor(grid);
+    }
+    QColor box = p.color(QPalette::Base);
+    box.setAlpha(225);
+    m_crossBox->setBrush(box);
+    m_crossText->setBrush(text);
+    m_view->setBackgroundBrush(p.brush(QPalette::Base));
+    // Hidden series keep their greyed legend entries.
+    for (int i = 0; i < m_series.size(); ++i)
+        if (!isSeriesVisible(i))
+            setSeriesVisible(i, false);
 }
 
 } // namespace vega::ui

@@ -182,6 +182,7 @@ protected:
     void showEvent(QShowEvent *event) override;
     void resizeEvent(QResizeEvent *event) override;
     bool eventFilter(QObject *watched, QEvent *event) override;
+    void changeEvent(QEvent *event) override;
 
 private:
     struct HistorySource {
@@ -228,6 +229,8 @@ private:
     QVector<SeriesPoint> rawPointsInRange(int index) const;
     qint64 timeAt(const QPoint &viewportPos) const;
     QString unitLabel() const;
+    /// Chart background, axes, grid and legend from the widget's palette (light or dark).
+    void applyPalette();
 
     QChart *m_chart = nullptr;
     QChartView *m_view = nullptr;
