@@ -13,6 +13,8 @@
 #include <QTreeView>
 #include <QVBoxLayout>
 
+#include <cmath>
+
 namespace vega::ui {
 
 namespace {
@@ -40,10 +42,15 @@ QList<TileSpec> tileSpecs()
         {s("runtime"), OverviewPage::tr("Runtime"), s("qt_version"), {s("platform")}},
         {s("load"), OverviewPage::tr("Load"), s("load_1m"), {s("load_per_core")}},
         {s("database"), OverviewPage::tr("Database"), s("queue_depth"), {s("dropped_rows"), s("slow_queries")}},
+        // Not diagnostics categories: computed from Snapshot::integrations and Snapshot::memory.
+        {OverviewPage::integrationsTileId(), OverviewPage::tr("Integrations"), QString(), {}},
+        {OverviewPage::memoryTrendTileId(), OverviewPage::tr("Memory trend"), QString(), {}},
     };
 }
 
-constexpr int kTileColumns = 5;
+// Four a row: the system's eight on two rows, the application's (database, integrations,
+// memory trend) on the third.
+constexpr int kTileColumns = 4;
 
 QString labelOf(const DiagnosticValue &value)
 {
@@ -52,6 +59,30 @@ QString labelOf(const DiagnosticValue &value)
 
 /// Received and transmitted bytes per second summed over the interfaces other than
 /// loopback; empty when no interface has a rate yet.
+/// "+1.5 MiB/min", "-512 B/min".
+QString bytesPerMinute(double slope)
+{
+    return (slope < 0 ? QStringLiteral("-") : QStringLiteral("+")) + formatBytes(std::abs(slope)) +
+           QStringLiteral("/min");
+}
+
+/// "growing +1.5 MiB/min", "flat", "trend unknown", "unavailable".
+QString trendSummary(const ProcessMemoryStatus &status)
+{
+    if (!status.available)
+        return unavailableText();
+    switch (status.trend) {
+    case Trend::Growing:
+    case Trend::Shrinking:
+        return trendName(status.trend) + QStringLiteral(" ") + bytesPerMinute(status.slopeBytesPerMinute);
+    case Trend::Flat:
+        return trendName(status.trend);
+    case Trend::Unknown:
+        break;
+    }
+    return OverviewPage::tr("trend unknown");
+}
+
 QString networkSummary(const DiagnosticCategory &category)
 {
     static const QString rxPrefix = QStringLiteral("receive_bytes_per_second:");
@@ -201,8 +232,14 @@ void OverviewPage::applySnapshot(const Snapshot &snapshot)
     m_overall->setText(healthLabel(snapshot.diagnostics.overall));
     m_overall->setStyleSheet(healthBadgeStyleSheet(snapshot.diagnostics.overall));
     m_overall->setToolTip(tr("Worst of the categories"));
-    for (HealthTile *t : std::as_const(m_tiles))
-        updateTile(t, snapshot.diagnostics.category(t->categoryId()));
+    for (HealthTile *t : std::as_const(m_tiles)) {
+        if (t->categoryId() == integrationsTileId())
+            updateIntegrationsTile(t, snapshot.integrations);
+        else if (t->categoryId() == memoryTrendTileId())
+            updateMemoryTile(t, snapshot.memory);
+        else
+            updateTile(t, snapshot.diagnostics.category(t->categoryId()));
+    }
     if (snapshot.metrics)
         m_eventsModel->setEvents(snapshot.metrics->events);
 }
@@ -238,6 +275,80 @@ void OverviewPage::updateTile(HealthTile *tile, const DiagnosticCategory *catego
         if (const DiagnosticValue *v = category->value(key))
             details.append(labelOf(*v) + QStringLiteral(": ") + formatDiagnosticValue(*v));
     tile->setContent(category->health, value, caption, details.join(QStringLiteral(" · ")), category->reason);
+}
+
+QString OverviewPage::integrationsTileId()
+{
+    return QStringLiteral("integrations");
+}
+
+QString OverviewPage::memoryTrendTileId()
+{
+    return QStringLiteral("memory_trend");
+}
+
+void OverviewPage::updateIntegrationsTile(HealthTile *tile, const QList<IntegrationStatus> &integrations)
+{
+    if (integrations.isEmpty()) {
+        tile->setContent(Health::Unknown, tr("None"), tr("no integrations configured"), QString(),
+                         tr("add them under integrations in the config"));
+        return;
+    }
+    QStringList byState[4]; // indexed by Health
+    for (const IntegrationStatus &s : integrations)
+        byState[int(s.state)].append(
+            s.reason.isEmpty() ? s.name
+                               : tr("%1 (%2)").arg(s.name, s.reason.section(QLatin1Char('\n'), 0, 0)));
+    const int total = int(integrations.size());
+    const int healthy = int(byState[int(Health::Ok)].size());
+    Health worst = Health::Ok;
+    if (!byState[int(Health::Critical)].isEmpty())
+        worst = Health::Critical;
+    else if (!byState[int(Health::Warning)].isEmpty())
+        worst = Health::Warning;
+    else if (!byState[int(Health::Unknown)].isEmpty())
+        worst = Health::Unknown;
+
+    QStringList details;
+    for (Health h : {Health::Warning, Health::Critical, Health::Unknown})
+        if (!byState[int(h)].isEmpty())
+            details.append(QStringLiteral("%1 %2").arg(byState[int(h)].size()).arg(integrationStateName(h)));
+    QStringList reasons;
+    if (!byState[int(Health::Critical)].isEmpty())
+        reasons.append(tr("Unhealthy: %1").arg(byState[int(Health::Critical)].join(QStringLiteral(", "))));
+    if (!byState[int(Health::Warning)].isEmpty())
+        reasons.append(tr("Degraded: %1").arg(byState[int(Health::Warning)].join(QStringLiteral(", "))));
+    if (reasons.isEmpty())
+        reasons.append(
+            byState[int(Health::Unknown)].isEmpty()
+                ? tr("every check passing")
+                : tr("not checked yet: %1").arg(byState[int(Health::Unknown)].join(QStringLiteral(", "))));
+    tile->setContent(worst, tr("%1 of %2 healthy").arg(healthy).arg(total), tr("Health checks"),
+                     details.join(QStringLiteral(" · ")), reasons.join(QLatin1Char('\n')));
+}
+
+void OverviewPage::updateMemoryTile(HealthTile *tile, const MemorySummary &memory)
+{
+    if (memory.sampleWallMs <= 0) {
+        tile->setContent(Health::Unknown, missingValueText(), tr("Process RSS"), QString(),
+                         tr("no sample yet"));
+        return;
+    }
+    const QString value = memory.rss.available ? formatBytes(double(memory.rss.bytes)) : unavailableText();
+    const QString heap =
+        memory.heap.available
+            ? tr("Heap %1, %2").arg(formatBytes(double(memory.heap.bytes)), trendSummary(memory.heap))
+            : tr("Heap %1").arg(trendSummary(memory.heap));
+    const QString detail = heap + QStringLiteral(" · ") + tr("RSS %1").arg(trendSummary(memory.rss));
+    if (memory.suspects.isEmpty()) {
+        tile->setContent(Health::Ok, value, tr("Process RSS"), detail, tr("no leak suspects"));
+        return;
+    }
+    QStringList types;
+    for (const LeakSuspect &suspect : memory.suspects)
+        types.append(suspect.type);
+    tile->setContent(Health::Warning, value, tr("Process RSS"), detail,
+                     tr("Leak suspects: %1").arg(types.join(QStringLiteral(", "))));
 }
 
 } // namespace vega::ui

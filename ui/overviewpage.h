@@ -18,16 +18,22 @@ namespace vega::ui {
 class EventsModel;
 class HealthTile;
 
-/// Health at a glance: one tile per diagnostics category, the last update time, a stale
-/// badge when snapshots stop, and the engine's recent events.
+/// Health at a glance: one tile per diagnostics category, one for the integrations and one
+/// for the memory trend, the last update time, a stale badge when snapshots stop, and the
+/// engine's recent events.
 class OverviewPage : public SnapshotPage {
     Q_OBJECT
 public:
     explicit OverviewPage(Engine *engine, QWidget *parent = nullptr);
     ~OverviewPage() override;
 
-    /// The category ids (the system's eight, then the database), in display order.
+    /// The tile ids in display order: the system's eight diagnostics categories, the
+    /// database, then integrationsTileId() and memoryTrendTileId().
     static QStringList categoryIds();
+    /// The integrations tile: the worst state, "7 of 8 healthy", the unhealthy ones named.
+    static QString integrationsTileId();
+    /// The memory monitor's tile: RSS, heap and RSS trends, leak suspects (Warning when any).
+    static QString memoryTrendTileId();
 
     int tileCount() const { return int(m_tiles.size()); }
     HealthTile *tile(const QString &categoryId) const;
@@ -43,6 +49,8 @@ protected:
 
 private:
     void updateTile(HealthTile *tile, const DiagnosticCategory *category);
+    void updateIntegrationsTile(HealthTile *tile, const QList<IntegrationStatus> &integrations);
+    void updateMemoryTile(HealthTile *tile, const MemorySummary &memory);
 
     QList<HealthTile *> m_tiles;
     QLabel *m_overall = nullptr;
