@@ -2,17 +2,22 @@
 
 #include "breakerspage.h"
 #include "chartgroup.h"
+#include "configpage.h"
 #include "connectionspage.h"
 #include "consolestatusbar.h"
 #include "databasepage.h"
 #include "engine.h"
 #include "eventlooppage.h"
 #include "exportdialog.h"
+#include "integrationspage.h"
+#include "journalpage.h"
+#include "memorypage.h"
 #include "overviewpage.h"
 #include "report.h"
 #include "reportpdf.h"
 #include "requestspage.h"
 #include "settingsdialog.h"
+#include "streamspage.h"
 #include "stalenesswatch.h"
 #include "systempage.h"
 #include "timechart.h"
@@ -87,6 +92,11 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     m_connections = new ConnectionsPage(engine, m_stack);
     m_breakers = new BreakersPage(engine, m_stack);
     m_database = new DatabasePage(engine, m_stack);
+    m_integrationsPage = new IntegrationsPage(engine, m_stack);
+    m_configPage = new ConfigPage(engine, m_stack);
+    m_memoryPage = new MemoryPage(engine, m_stack);
+    m_streamsPage = new StreamsPage(engine, m_stack);
+    m_journalPage = new EventJournalPage(engine, m_stack);
     // Charts fill what memory no longer (or not yet) holds from the history database.
     m_charts = m_stack->findChildren<TimeChart *>();
     for (TimeChart *chart : std::as_const(m_charts))
@@ -94,7 +104,8 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     // The charts of a page share their time axis: crosshair, window, zoom, live.
     for (QWidget *page : {static_cast<QWidget *>(m_eventLoop), static_cast<QWidget *>(m_system),
                           static_cast<QWidget *>(m_requests), static_cast<QWidget *>(m_connections),
-                          static_cast<QWidget *>(m_database)})
+                          static_cast<QWidget *>(m_database), static_cast<QWidget *>(m_integrationsPage),
+                          static_cast<QWidget *>(m_memoryPage), static_cast<QWidget *>(m_streamsPage)})
         ChartGroup::linkAll(page);
     // The page asks through the window's confirmation, so one replacement covers every action.
     m_breakers->setConfirmFunction([this](QWidget *parent, const QString &title, const QString &text) {
@@ -111,6 +122,11 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     addPage(m_connections, tr("Connections"), tr("Connection pools: reuse, connect time, occupancy"));
     addPage(m_breakers, tr("Breakers"), tr("Circuit breakers: error rate, volume, transitions, actions"));
     addPage(m_database, tr("Database"), tr("History storage, batch writer and the SQL profiler"));
+    addPage(m_integrationsPage, tr("Integrations"), tr("Health checks of external systems: state, latency, last error"));
+    addPage(m_configPage, tr("Config"), tr("The configuration in force and its validation"));
+    addPage(m_memoryPage, tr("Memory"), tr("RSS, heap in use, tracked types and leak suspects"));
+    addPage(m_streamsPage, tr("Streams"), tr("Streamed responses: buffers, backpressure, throughput"));
+    addPage(m_journalPage, tr("Journal"), tr("Resets, breaker transitions, stalls, validations, leaks, operator actions"));
     createMenus();
     createToolBar();
 
@@ -135,7 +151,9 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     m_pages = {static_cast<SnapshotPage *>(m_overview),    static_cast<SnapshotPage *>(m_eventLoop),
                static_cast<SnapshotPage *>(m_system),      static_cast<SnapshotPage *>(m_requests),
                static_cast<SnapshotPage *>(m_connections), static_cast<SnapshotPage *>(m_breakers),
-               static_cast<SnapshotPage *>(m_database)};
+               static_cast<SnapshotPage *>(m_database),    static_cast<SnapshotPage *>(m_integrationsPage),
+               static_cast<SnapshotPage *>(m_configPage),  static_cast<SnapshotPage *>(m_memoryPage),
+               static_cast<SnapshotPage *>(m_streamsPage), static_cast<SnapshotPage *>(m_journalPage)};
     for (SnapshotPage *page : std::as_const(m_pages))
         connect(engine, &Engine::snapshotAvailable, page, &SnapshotPage::setSnapshot);
     connect(engine, &Engine::snapshotAvailable, this, &MainWindow::updateDemoIndicator);
@@ -144,6 +162,10 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
             [this](const QString &description) { m_statusBar->showMessage(description, 5000); });
     connect(m_breakers, &BreakersPage::breakerCommandFailed, m_statusBar,
             [this](const QString &error) { m_statusBar->showMessage(error, 8000); });
+    connect(m_integrationsPage, &IntegrationsPage::checkRequested, m_statusBar,
+            [this](const QString &description) { m_statusBar->showMessage(description, 5000); });
+    connect(m_configPage, &ConfigPage::validationStarted, m_statusBar,
+            [this] { m_statusBar->showMessage(tr("Validating the configuration…"), 5000); });
     connect(engine, &Engine::snapshotAvailable, m_statusBar, &ConsoleStatusBar::setSnapshot);
     connect(engine, &Engine::snapshotAvailable, m_staleness, &StalenessWatch::snapshotArrived);
     connect(m_staleness, &StalenessWatch::staleChanged, m_statusBar, &ConsoleStatusBar::setStale);
@@ -198,7 +220,11 @@ void MainWindow::addPage(SnapshotPage *page, const QString &title, const QString
 
     auto *action = new QAction(title, m_pageActions);
     action->setCheckable(true);
-    action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + index)));
+    // Ctrl+1 ... Ctrl+9, then Ctrl+0 for the tenth page; later pages only from the list.
+    if (index < 9)
+        action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + index)));
+    else if (index == 9)
+        action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
     action->setToolTip(toolTip);
     connect(action, &QAction::triggered, this, [this, index] { setCurrentPage(index); });
 }

@@ -23,7 +23,12 @@ namespace vega::ui {
 
 class BreakersPage;
 class ConnectionsPage;
+class ConfigPage;
 class DatabasePage;
+class EventJournalPage;
+class IntegrationsPage;
+class MemoryPage;
+class StreamsPage;
 class TimeChart;
 class ConsoleStatusBar;
 class EventLoopPage;
@@ -52,6 +57,11 @@ public:
         ConnectionsPageIndex,
         BreakersPageIndex,
         DatabasePageIndex,
+        IntegrationsPageIndex,
+        ConfigPageIndex,
+        MemoryPageIndex,
+        StreamsPageIndex,
+        JournalPageIndex,
         PageCount
     };
 
@@ -72,6 +82,11 @@ public:
     ConnectionsPage *connectionsPage() const { return m_connections; }
     BreakersPage *breakersPage() const { return m_breakers; }
     DatabasePage *databasePage() const { return m_database; }
+    IntegrationsPage *integrationsPage() const { return m_integrationsPage; }
+    ConfigPage *configPage() const { return m_configPage; }
+    MemoryPage *memoryPage() const { return m_memoryPage; }
+    StreamsPage *streamsPage() const { return m_streamsPage; }
+    EventJournalPage *journalPage() const { return m_journalPage; }
     ConsoleStatusBar *consoleStatusBar() const { return m_statusBar; }
     bool isStale() const;
     /// Whether the "Demo workload" badge is shown (the engine runs its built-in demo).
@@ -131,6 +146,11 @@ private:
     ConnectionsPage *m_connections = nullptr;
     BreakersPage *m_breakers = nullptr;
     DatabasePage *m_database = nullptr;
+    IntegrationsPage *m_integrationsPage = nullptr;
+    ConfigPage *m_configPage = nullptr;
+    MemoryPage *m_memoryPage = nullptr;
+    StreamsPage *m_streamsPage = nullptr;
+    EventJournalPage *m_journalPage = nullptr;
     QList<TimeChart *> m_charts;
     QList<SnapshotPage *> m_pages;
     QAction *m_settingsAction = nullptr;
