@@ -488,9 +488,10 @@ void TimeChart::render()
     for (int i = 0; i < m_series.size(); ++i) {
         if (!m_series.at(i).chartSeries->isVisible())
             continue;
-        const bool line = m_series.at(i).kind == SeriesKind::Line;
+        // Markers are bucketed too: a dense marker series (3600 points an hour) would otherwise
+        // cost more to draw than every line of the page.
         const QList<QPointF> pts = windowAndDownsample(pointsForWindow(i, m_shown.data.at(i), from), from, end,
-                                                       line ? buckets : 0, m_shown.scale.at(i));
+                                                       buckets, m_shown.scale.at(i));
         for (const QPointF &p : pts) {
             lo = std::min(lo, p.y());
             hi = std::max(hi, p.y());
