@@ -452,7 +452,9 @@ int TimeChart::bucketCount() const
     int width = int(m_chart->plotArea().width());
     if (width < 16)
         width = m_view->width() - 80;
-    return std::max(32, width);
+    // A bucket keeps its minimum and maximum: one bucket per two pixels is about one point
+    // per pixel, which is all a line can show.
+    return std::max(32, width / 2);
 }
 
 void TimeChart::render()

@@ -40,7 +40,7 @@ namespace vega::ui {
  *
  * Pages hand it whole engine series (TimeSeries copies share their storage, so this is
  * cheap) and the chart decides what to draw: the points inside the chosen window, bucketed
- * to about two points per horizontal pixel, pushed with one replace() per series. Redraws
+ * to about one point per horizontal pixel, pushed with one replace() per series. Redraws
  * are coalesced (at most one per minimumUpdateIntervalMs, 500 ms by default) and skipped
  * while the chart is not on screen. When paused, new data is kept but not drawn.
  *
