@@ -6,12 +6,14 @@
 #include "metrics.h"
 #include "prometheus.h"
 #include "report.h"
+#include "reportbuilder.h"
 #include "sqlprofiler.h"
 #include "statusjson.h"
 
 #include <QCryptographicHash>
 #include <QDateTime>
 #include <QEventLoop>
+#include <QFile>
 #include <QHttpServer>
 #include <QHttpServerRequest>
 #include <QHttpServerResponder>
@@ -23,6 +25,7 @@
 #include <QSemaphore>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QThread>
 #include <QTimer>
 
@@ -507,11 +510,51 @@ AdminResponse validateConfig(Engine &engine, const AdminRequest &request)
 AdminResponse report(Engine &engine, const AdminRequest &request)
 {
     const QString format = request.query.hasQueryItem(QStringLiteral("format"))
-                               ? request.query.queryItemValue(QStringLiteral("format"), QUrl::FullyDecoded)
+                               ? request.query.queryItemValue(QStringLiteral("format"), QUrl::FullyDecoded).toLower()
                                : QStringLiteral("json");
-    if (format.compare(QLatin1String("json"), Qt::CaseInsensitive) != 0)
-        return AdminResponse::error(400, QStringLiteral("format %1 not supported yet, use json").arg(format));
-    return AdminResponse::ok(snapshotToJson(*engine.latest()));
+    if (format == QLatin1String("json"))
+        return AdminResponse::ok(snapshotToJson(*engine.latest()));
+    if (format != QLatin1String("html") && format != QLatin1String("zip"))
+        return AdminResponse::error(400, QStringLiteral("format %1 is not supported: use json, html or zip (PDF is "
+                                                        "written by the console and --report)")
+                                             .arg(format));
+    // HTML and ZIP go through the ReportBuilder (history from the store, work on its own
+    // worker thread); this thread waits in a local event loop, so other requests are still
+    // served meanwhile.
+    QTemporaryDir dir;
+    if (!dir.isValid())
+        return AdminResponse::error(500, QStringLiteral("cannot create a temporary directory for the report"));
+    const QString path = dir.filePath(QStringLiteral("vega-report.") + format);
+    ReportBuilder builder;
+    ReportRequest r;
+    r.path = path;
+    r.snapshot = engine.latest();
+    r.history = engine.history();
+    if (const auto validation = engine.lastValidation())
+        r.validation = configFindingsToJson(validation->findings);
+    bool ok = false;
+    QString message;
+    QEventLoop loop;
+    QObject::connect(&builder, &ReportBuilder::finished, &loop, [&](bool success, const QString &text) {
+        ok = success;
+        message = text;
+        loop.quit();
+    });
+    QTimer::singleShot(120000, &loop, &QEventLoop::quit); // a backstop: the builder bounds its own waits
+    if (!builder.start(r))
+        return AdminResponse::error(500, QStringLiteral("the report could not be started"));
+    loop.exec();
+    if (!ok)
+        return AdminResponse::error(503, message.isEmpty() ? QStringLiteral("the report did not finish in time") : message);
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return AdminResponse::error(500, QStringLiteral("cannot read the report just written: %1").arg(file.errorString()));
+    AdminResponse response = AdminResponse::text(file.readAll(), format == QLatin1String("zip")
+                                                                     ? QByteArrayLiteral("application/zip")
+                                                                     : QByteArrayLiteral("text/html; charset=utf-8"));
+    response.headers.append({QByteArrayLiteral("Content-Disposition"),
+                             QByteArrayLiteral("attachment; filename=\"vega-report.") + format.toLatin1() + '"'});
+    return response;
 }
 
 } // namespace

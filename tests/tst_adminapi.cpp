@@ -424,6 +424,22 @@ private Q_SLOTS:
         QCOMPARE(f.get(QStringLiteral("/metrics"), QByteArrayLiteral("wrong")).status, 401);
     }
 
+    void reportFormats()
+    {
+        Fixture f;
+        QVERIFY(f.start());
+        const Reply html = f.get(QStringLiteral("/admin/report?format=html"));
+        QCOMPARE(html.status, 200);
+        QVERIFY(html.header("Content-Type").startsWith("text/html"));
+        QVERIFY(html.body.contains("<html") || html.body.contains("<!DOCTYPE html"));
+        const Reply zip = f.get(QStringLiteral("/admin/report?format=zip"));
+        QCOMPARE(zip.status, 200);
+        QCOMPARE(zip.header("Content-Type"), QByteArray("application/zip"));
+        QVERIFY(zip.body.startsWith("PK\x03\x04"));
+        QVERIFY(zip.header("Content-Disposition").contains("vega-report.zip"));
+        QCOMPARE(f.get(QStringLiteral("/admin/report?format=pdf")).status, 400);
+    }
+
     void validationReachesTheEngine()
     {
         Fixture f;
@@ -511,7 +527,7 @@ private Q_SLOTS:
         const Reply csv = f.get(QStringLiteral("/admin/report?format=csv"));
         QCOMPARE(csv.status, 400);
         QCOMPARE(csv.json.value(QStringLiteral("error")).toString(),
-                 QStringLiteral("format csv not supported yet, use json"));
+                 QStringLiteral("format csv is not supported: use json, html or zip (PDF is written by the console and --report)"));
 
         // The server still serves after all of it.
         QCOMPARE(f.get(QStringLiteral("/healthz")).status, 200);

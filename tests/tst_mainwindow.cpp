@@ -222,6 +222,16 @@ private Q_SLOTS:
         QVERIFY(QFileInfo(chosen).size() > 1000);
     }
 
+    void validateActionRunsValidation()
+    {
+        Fixture f;
+        QSignalSpy finished(f.engine.get(), &Engine::validationFinished);
+        f.window->validateAction()->trigger();
+        QCOMPARE(f.window->currentPage(), int(MainWindow::ConfigPageIndex));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTimeoutMs);
+        QVERIFY(f.engine->lastValidation());
+    }
+
     void settingsApplyAndAreKept()
     {
         {

@@ -155,11 +155,7 @@ ConnectionsPage::ConnectionsPage(Engine *engine, QWidget *parent) : SnapshotPage
     layout->addWidget(vertical, 1);
 
     if (engine) {
-        const UiConfig &ui = engine->config().ui;
-        for (TimeChart *chart : {m_reuseChart, m_connectChart, m_occupancyChart}) {
-            chart->setWindowSeconds(ui.defaultWindowSeconds);
-            chart->setMinimumUpdateIntervalMs(std::max(500, ui.refreshIntervalMs / 2));
-        }
+        setUpCharts(engine, {m_reuseChart, m_connectChart, m_occupancyChart});
         setSnapshot(engine->latest());
     }
 }

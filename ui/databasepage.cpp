@@ -30,28 +30,6 @@ const QColor kP99Color(0xd6, 0x3c, 0x3c);
 const QColor kQueryColor(0x8b, 0x5c, 0xf6);
 const QColor kGrey(0x7d, 0x84, 0x8f);
 
-QTreeView *makeTable(QAbstractItemModel *model, const QString &objectName, QWidget *parent)
-{
-    auto *view = new QTreeView(parent);
-    view->setObjectName(objectName);
-    view->setModel(model);
-    view->setRootIsDecorated(false);
-    view->setUniformRowHeights(true);
-    view->setAlternatingRowColors(true);
-    view->setSortingEnabled(true);
-    return view;
-}
-
-QSortFilterProxyModel *makeProxy(QAbstractItemModel *source, QObject *parent)
-{
-    auto *proxy = new QSortFilterProxyModel(parent);
-    proxy->setSourceModel(source);
-    proxy->setSortRole(DatabaseSortRole);
-    // Sorted again at each snapshot, but not while the pointer is over the rows.
-    proxy->setDynamicSortFilter(false);
-    return proxy;
-}
-
 quint64 sinceReset(const MetricsSnapshot &metrics, const char *name)
 {
     const MetricSnapshot *m = metrics.find(QString::fromLatin1(name));
@@ -114,8 +92,8 @@ DatabasePage::DatabasePage(Engine *engine, QWidget *parent) : SnapshotPage(paren
     m_latencyChart->addSeries(tr("query p99"), kQueryColor);
 
     m_statements = new StatementModel(this);
-    m_statementProxy = makeProxy(m_statements, this);
-    m_statementView = makeTable(m_statementProxy, QStringLiteral("statementView"), this);
+    m_statementProxy = makeSortProxy(m_statements, DatabaseSortRole, this);
+    m_statementView = makeTableView(m_statementProxy, QStringLiteral("statementView"), this);
     m_statementView->sortByColumn(StatementModel::TotalColumn, Qt::DescendingOrder);
     m_statementView->header()->setStretchLastSection(false);
     m_statementView->header()->setSectionResizeMode(StatementModel::StatementColumn, QHeaderView::Stretch);
@@ -124,7 +102,7 @@ DatabasePage::DatabasePage(Engine *engine, QWidget *parent) : SnapshotPage(paren
 
     m_slow = new SlowQueryModel(this);
     // Newest first as the model gives it; no sorting, so new entries always land on top.
-    m_slowView = makeTable(m_slow, QStringLiteral("slowQueryView"), this);
+    m_slowView = makeTableView(m_slow, QStringLiteral("slowQueryView"), this);
     m_slowView->setSortingEnabled(false);
     m_slowView->setColumnWidth(SlowQueryModel::TimeColumn, 80);
     m_slowView->setColumnWidth(SlowQueryModel::DurationColumn, 90);
@@ -132,8 +110,8 @@ DatabasePage::DatabasePage(Engine *engine, QWidget *parent) : SnapshotPage(paren
     m_slowView->setColumnWidth(SlowQueryModel::CorrelationColumn, 150);
 
     m_connections = new ConnectionUsageModel(this);
-    m_connectionProxy = makeProxy(m_connections, this);
-    m_connectionView = makeTable(m_connectionProxy, QStringLiteral("connectionUsageView"), this);
+    m_connectionProxy = makeSortProxy(m_connections, DatabaseSortRole, this);
+    m_connectionView = makeTableView(m_connectionProxy, QStringLiteral("connectionUsageView"), this);
     m_connectionView->sortByColumn(ConnectionUsageModel::TotalColumn, Qt::DescendingOrder);
     m_connectionView->header()->setSectionResizeMode(ConnectionUsageModel::ConnectionColumn,
                                                      QHeaderView::ResizeToContents);
@@ -163,11 +141,7 @@ DatabasePage::DatabasePage(Engine *engine, QWidget *parent) : SnapshotPage(paren
     layout->addWidget(vertical, 1);
 
     if (engine) {
-        const UiConfig &ui = engine->config().ui;
-        for (TimeChart *chart : {m_writeChart, m_latencyChart}) {
-            chart->setWindowSeconds(ui.defaultWindowSeconds);
-            chart->setMinimumUpdateIntervalMs(std::max(500, ui.refreshIntervalMs / 2));
-        }
+        setUpCharts(engine, {m_writeChart, m_latencyChart});
         setSnapshot(engine->latest());
     }
 }

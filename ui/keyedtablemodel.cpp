@@ -2,6 +2,7 @@
 
 #include <QAbstractItemView>
 #include <QSortFilterProxyModel>
+#include <QTreeView>
 
 #include <QSet>
 
@@ -64,6 +65,27 @@ void KeyedTableModel::notifyRowsChanged(const QList<int> &rows)
         Q_EMIT dataChanged(index(rows.at(i), 0), index(rows.at(j), lastColumn));
         i = j + 1;
     }
+}
+
+QTreeView *makeTableView(QAbstractItemModel *model, const QString &objectName, QWidget *parent)
+{
+    auto *view = new QTreeView(parent);
+    view->setObjectName(objectName);
+    view->setModel(model);
+    view->setRootIsDecorated(false);
+    view->setUniformRowHeights(true);
+    view->setAlternatingRowColors(true);
+    view->setSortingEnabled(true);
+    return view;
+}
+
+QSortFilterProxyModel *makeSortProxy(QAbstractItemModel *source, int sortRole, QObject *parent)
+{
+    auto *proxy = new QSortFilterProxyModel(parent);
+    proxy->setSourceModel(source);
+    proxy->setSortRole(sortRole);
+    proxy->setDynamicSortFilter(false);
+    return proxy;
 }
 
 } // namespace vega::ui

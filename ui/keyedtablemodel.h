@@ -6,6 +6,7 @@
 QT_BEGIN_NAMESPACE
 class QAbstractItemView;
 class QSortFilterProxyModel;
+class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega::ui {
@@ -13,6 +14,12 @@ namespace vega::ui {
 /// Sorts a keyed table again by its sort column unless the pointer is over its rows: the
 /// order follows the numbers, but a row the operator points at does not move away.
 void resortUnlessHovered(QAbstractItemView *view, QSortFilterProxyModel *proxy);
+
+/// The pages' table view: no tree decoration, uniform rows, alternating colours, sortable.
+QTreeView *makeTableView(QAbstractItemModel *model, const QString &objectName, QWidget *parent);
+/// A sort proxy over `source` by `sortRole` that sorts only when asked (resortUnlessHovered),
+/// so rows never move by themselves.
+QSortFilterProxyModel *makeSortProxy(QAbstractItemModel *source, int sortRole, QObject *parent);
 
 /**
  * Base of tables whose rows are identified by a key (a host, a request key) and keep their

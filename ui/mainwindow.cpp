@@ -198,6 +198,16 @@ void MainWindow::createActions()
     m_resetAction->setToolTip(tr("Start the shown counters, histograms and charts again (Ctrl+Shift+R)"));
     connect(m_resetAction, &QAction::triggered, this, &MainWindow::resetStats);
 
+    m_validateAction = new QAction(style()->standardIcon(QStyle::SP_DialogApplyButton), tr("Run &validation"), this);
+    m_validateAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_V));
+    m_validateAction->setToolTip(tr("Check the configuration: URLs, environment variables, files, host names "
+                                    "(Ctrl+Shift+V); the findings show on the Config page"));
+    connect(m_validateAction, &QAction::triggered, this, [this] {
+        m_engine->validateConfig(QStringLiteral("operator"));
+        setCurrentPage(ConfigPageIndex);
+        m_statusBar->showMessage(tr("Validating the configuration…"), 5000);
+    });
+
     m_settingsAction = new QAction(tr("&Settings…"), this);
     m_settingsAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
     m_settingsAction->setMenuRole(QAction::PreferencesRole);
@@ -243,6 +253,7 @@ void MainWindow::createMenus()
 
     QMenu *actions = menuBar()->addMenu(tr("&Actions"));
     actions->addAction(m_resetAction);
+    actions->addAction(m_validateAction);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(m_aboutAction);
@@ -257,6 +268,8 @@ void MainWindow::createToolBar()
     bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     bar->addAction(m_exportAction);
     bar->addAction(m_resetAction);
+    bar->addAction(m_validateAction);
+    bar->addAction(m_settingsAction);
 }
 
 int MainWindow::currentPage() const

@@ -94,6 +94,7 @@ public:
 
     QAction *exportReportAction() const { return m_exportAction; }
     QAction *resetStatsAction() const { return m_resetAction; }
+    QAction *validateAction() const { return m_validateAction; }
     QAction *quitAction() const { return m_quitAction; }
     QAction *pageAction(int page) const;
 
@@ -165,6 +166,7 @@ private:
     QAction *m_exportAction = nullptr;
     QAction *m_quitAction = nullptr;
     QAction *m_resetAction = nullptr;
+    QAction *m_validateAction = nullptr;
     QAction *m_aboutAction = nullptr;
     QActionGroup *m_pageActions = nullptr;
 };

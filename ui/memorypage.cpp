@@ -29,28 +29,6 @@ const QColor kHeapColor(0x0d, 0x94, 0x88);
 const QColor kTypesColor(0x8b, 0x5c, 0xf6);
 const QColor kGrey(0x7d, 0x84, 0x8f);
 
-QTreeView *makeTable(QAbstractItemModel *model, const QString &objectName, QWidget *parent)
-{
-    auto *view = new QTreeView(parent);
-    view->setObjectName(objectName);
-    view->setModel(model);
-    view->setRootIsDecorated(false);
-    view->setUniformRowHeights(true);
-    view->setAlternatingRowColors(true);
-    view->setSortingEnabled(true);
-    return view;
-}
-
-QSortFilterProxyModel *makeProxy(QAbstractItemModel *source, QObject *parent)
-{
-    auto *proxy = new QSortFilterProxyModel(parent);
-    proxy->setSourceModel(source);
-    proxy->setSortRole(MemorySortRole);
-    // Sorted again at each snapshot, but not while the pointer is over the rows.
-    proxy->setDynamicSortFilter(false);
-    return proxy;
-}
-
 /// "growing ↑ · +1.20 MiB/min (95 %)": the trend line of the RSS and heap tiles.
 QString trendCaption(const ProcessMemoryStatus &status)
 {
@@ -108,8 +86,8 @@ MemoryPage::MemoryPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
     m_chart->addSeries(tr("heap in use"), kHeapColor);
 
     m_types = new TrackedTypeModel(this);
-    m_typeProxy = makeProxy(m_types, this);
-    m_typeView = makeTable(m_typeProxy, QStringLiteral("trackedTypeView"), this);
+    m_typeProxy = makeSortProxy(m_types, MemorySortRole, this);
+    m_typeView = makeTableView(m_typeProxy, QStringLiteral("trackedTypeView"), this);
     m_typeView->sortByColumn(TrackedTypeModel::LiveColumn, Qt::DescendingOrder);
     m_typeView->header()->setStretchLastSection(false);
     m_typeView->header()->setSectionResizeMode(TrackedTypeModel::TypeColumn, QHeaderView::Stretch);
@@ -119,7 +97,7 @@ MemoryPage::MemoryPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
 
     m_suspects = new LeakSuspectModel(this);
     // Few rows, in the monitor's order (by name): no sorting needed.
-    m_suspectView = makeTable(m_suspects, QStringLiteral("suspectView"), this);
+    m_suspectView = makeTableView(m_suspects, QStringLiteral("suspectView"), this);
     m_suspectView->setSortingEnabled(false);
     m_suspectView->header()->setSectionResizeMode(LeakSuspectModel::TypeColumn, QHeaderView::Stretch);
     m_suspectView->header()->setStretchLastSection(false);
@@ -155,9 +133,7 @@ MemoryPage::MemoryPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
 
     MemoryMonitorConfig monitorConfig;
     if (engine) {
-        const UiConfig &ui = engine->config().ui;
-        m_chart->setWindowSeconds(ui.defaultWindowSeconds);
-        m_chart->setMinimumUpdateIntervalMs(std::max(500, ui.refreshIntervalMs / 2));
+        setUpCharts(engine, {m_chart});
         if (engine->memory())
             monitorConfig = engine->memory()->config();
     }

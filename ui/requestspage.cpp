@@ -234,11 +234,7 @@ RequestsPage::RequestsPage(Engine *engine, QWidget *parent) : SnapshotPage(paren
     layout->addWidget(vertical, 1);
 
     if (engine) {
-        const UiConfig &ui = engine->config().ui;
-        for (TimeChart *chart : {m_rateChart, m_ratioChart, m_latencyChart}) {
-            chart->setWindowSeconds(ui.defaultWindowSeconds);
-            chart->setMinimumUpdateIntervalMs(std::max(500, ui.refreshIntervalMs / 2));
-        }
+        setUpCharts(engine, {m_rateChart, m_ratioChart, m_latencyChart});
         m_seriesCapacity = std::max(1, engine->config().metrics.seriesCapacity);
         setSnapshot(engine->latest());
     }

@@ -1,5 +1,8 @@
 #include "snapshotpage.h"
 
+#include "engine.h"
+#include "timechart.h"
+
 #include <QHBoxLayout>
 #include <QLabel>
 
@@ -58,6 +61,17 @@ void SnapshotPage::applyPending()
     m_sinceApply.start();
     ++m_appliedCount;
     applySnapshot(*m_latest);
+}
+
+void SnapshotPage::setUpCharts(const Engine *engine, std::initializer_list<TimeChart *> charts)
+{
+    if (!engine)
+        return;
+    const UiConfig &ui = engine->config().ui;
+    for (TimeChart *chart : charts) {
+        chart->setWindowSeconds(ui.defaultWindowSeconds);
+        chart->setMinimumUpdateIntervalMs(std::max(500, ui.refreshIntervalMs / 2));
+    }
 }
 
 QWidget *SnapshotPage::createHeader(const QString &title, QLabel *updated)

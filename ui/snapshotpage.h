@@ -6,11 +6,19 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <initializer_list>
+
 QT_BEGIN_NAMESPACE
 class QLabel;
 QT_END_NAMESPACE
 
+namespace vega {
+class Engine;
+}
+
 namespace vega::ui {
+
+class TimeChart;
 
 /**
  * Base of the console's pages. Every snapshot is kept, but a page only redraws while it is
@@ -38,6 +46,9 @@ protected:
     /// The page's title row: a bold title on the left, `updated` (the "Updated hh:mm:ss"
     /// label, named "updatedLabel") on the right. Every page uses it so they look alike.
     QWidget *createHeader(const QString &title, QLabel *updated);
+    /// Opens `charts` with the configured window and refresh pacing (ui.default_window_seconds,
+    /// ui.refresh_interval_ms). Does nothing without an engine.
+    static void setUpCharts(const Engine *engine, std::initializer_list<TimeChart *> charts);
     /// Draws `snapshot`; only called while the page is on screen.
     virtual void applySnapshot(const Snapshot &snapshot) = 0;
     void showEvent(QShowEvent *event) override;

@@ -142,11 +142,7 @@ StreamsPage::StreamsPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
     layout->addWidget(vertical, 1);
 
     if (engine) {
-        const UiConfig &ui = engine->config().ui;
-        for (TimeChart *chart : {m_bufferChart, m_throughputChart}) {
-            chart->setWindowSeconds(ui.defaultWindowSeconds);
-            chart->setMinimumUpdateIntervalMs(std::max(500, ui.refreshIntervalMs / 2));
-        }
+        setUpCharts(engine, {m_bufferChart, m_throughputChart});
         setSnapshot(engine->latest());
     }
 }

@@ -69,11 +69,7 @@ SystemPage::SystemPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
     layout->addWidget(split, 1);
 
     if (engine) {
-        const UiConfig &ui = engine->config().ui;
-        for (TimeChart *chart : {m_cpuChart, m_memoryChart}) {
-            chart->setWindowSeconds(ui.defaultWindowSeconds);
-            chart->setMinimumUpdateIntervalMs(std::max(500, ui.refreshIntervalMs / 2));
-        }
+        setUpCharts(engine, {m_cpuChart, m_memoryChart});
         setSnapshot(engine->latest());
     }
 }
