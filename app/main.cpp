@@ -385,11 +385,14 @@ int main(int argc, char **argv)
                                             QStringLiteral("Open the window, let it gather data for --duration seconds "
                                                            "(default 15), save a PNG of every page to <dir> and exit."),
                                             QStringLiteral("dir"));
+    const QCommandLineOption demoOpt(QStringLiteral("demo"),
+                                     QStringLiteral("Run the built-in demo workload also with --config (to try a "
+                                                    "configuration's settings against the demo's traffic)."));
     const QCommandLineOption demoRateOpt(QStringLiteral("demo-rate"),
                                          QStringLiteral("Requests per second of the demo traffic (default 40)."),
                                          QStringLiteral("n"));
     parser.addOptions({configOpt, dataDirOpt, headlessOpt, durationOpt, reportOpt, validateOpt, noLookupsOpt,
-                       schemaOpt, noDemoOpt, demoRateOpt, screenshotsOpt, adminPortOpt});
+                       schemaOpt, noDemoOpt, demoOpt, demoRateOpt, screenshotsOpt, adminPortOpt});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         err() << "vega-console: " << parser.errorText() << "\nTry 'vega-console --help'." << Qt::endl;
@@ -448,7 +451,11 @@ int main(int argc, char **argv)
         run.config = loaded.config;
         run.engine.configPath = QFileInfo(path).absoluteFilePath();
     }
-    run.engine.demo = !parser.isSet(configOpt) && !parser.isSet(noDemoOpt);
+    if (parser.isSet(demoOpt) && parser.isSet(noDemoOpt)) {
+        err() << "vega-console: --demo and --no-demo contradict each other" << Qt::endl;
+        return ExitBadInput;
+    }
+    run.engine.demo = parser.isSet(demoOpt) || (!parser.isSet(configOpt) && !parser.isSet(noDemoOpt));
     if (parser.isSet(demoRateOpt)) {
         bool ok = false;
         run.engine.demoRequestsPerSecond = parser.value(demoRateOpt).toDouble(&ok);

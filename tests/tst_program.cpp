@@ -120,6 +120,16 @@ private Q_SLOTS:
         QVERIFY(!QFile::exists(report));
     }
 
+    void contradictoryDemoOptionsAreBadInput()
+    {
+        const Result r = run({QStringLiteral("--headless"), QStringLiteral("--demo"), QStringLiteral("--no-demo")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY(r.err.contains(QStringLiteral("--demo and --no-demo")));
+        const Result rate = run({QStringLiteral("--headless"), QStringLiteral("--demo-rate"), QStringLiteral("fast")});
+        QCOMPARE(rate.exitCode, 2);
+        QVERIFY(rate.err.contains(QStringLiteral("--demo-rate 'fast'")));
+    }
+
     void badDurationIsBadInput()
     {
         const Result r = run({QStringLiteral("--headless"), QStringLiteral("--duration"), QStringLiteral("soon")});
