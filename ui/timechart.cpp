@@ -59,6 +59,7 @@ QString csvField(const QString &text)
 }
 
 constexpr int kMinimumZoomPixels = 8;
+constexpr int kAntialiasedPoints = 2000;
 
 QString windowLabel(int seconds)
 {
@@ -487,6 +488,7 @@ void TimeChart::render()
     // of lag; a line beyond the range is clipped away.
     for (const Threshold &t : std::as_const(m_thresholds))
         t.series->replace({QPointF(double(from), t.value), QPointF(double(end), t.value)});
+    int drawn = 0;
     for (int i = 0; i < m_series.size(); ++i) {
         if (!m_series.at(i).chartSeries->isVisible())
             continue;
@@ -498,8 +500,11 @@ void TimeChart::render()
             lo = std::min(lo, p.y());
             hi = std::max(hi, p.y());
         }
+        drawn += int(pts.size());
         m_series.at(i).chartSeries->replace(pts);
     }
+    // Antialiasing many thousand points costs more than it shows: dense charts draw without it.
+    m_view->setRenderHint(QPainter::Antialiasing, drawn <= kAntialiasedPoints);
 
     m_axisX->setRange(QDateTime::fromMSecsSinceEpoch(from), QDateTime::fromMSecsSinceEpoch(end));
     if (!std::isfinite(lo)) {
