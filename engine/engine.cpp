@@ -21,7 +21,7 @@
 namespace vega {
 
 Engine::Engine(const EngineConfig &config, const EngineOptions &options, Clock *clock, QObject *parent)
-    : QObject(parent), m_config(config), m_options(options), m_clock(clock),
+    : SnapshotSource(parent), m_config(config), m_options(options), m_clock(clock),
       m_registry(clock, config.metrics.seriesCapacity)
 {
     qRegisterMetaType<vega::SnapshotPtr>();
@@ -195,13 +195,18 @@ void Engine::updateLiveCounts(const Snapshot &snap)
     setTo(subscriptions, StreamRelay::liveSubscriptionCount());
 }
 
-void Engine::validateConfig(const QString &who)
+void Engine::validateConfig(const QString &who, const ActionCallback &done)
 {
-    if (m_validating)
+    if (m_validating) {
+        if (done)
+            done({true, QStringLiteral("A validation is already running")});
         return;
+    }
     m_validating = true;
     m_registry.recordEvent(QStringLiteral("validation"), who, QStringLiteral("Configuration validation started"));
     m_validator->run(m_config, m_options.configPath);
+    if (done)
+        done({true, QStringLiteral("Validation started")});
 }
 
 void Engine::acceptValidation(const ValidationReport &report)
@@ -338,12 +343,32 @@ DiagnosticCategory gradeDatabase(const DatabaseSummary &db, const MetricsSnapsho
     return c;
 }
 
-void Engine::resetStats(const QString &who)
+void Engine::resetStats(const QString &who, const ActionCallback &done)
 {
     m_registry.resetStats(who);
     m_http->resetStats();
     m_sqlProfiler->resetStats();
     publishNow();
+    if (done)
+        done({true, QStringLiteral("Statistics reset")});
+}
+
+void Engine::commandBreaker(const QString &name, BreakerCommand command, const ActionCallback &done)
+{
+    const bool ok = m_http->commandBreaker(name, command);
+    if (done)
+        done({ok, ok ? QStringLiteral("Circuit breaker \u201c%1\u201d: %2").arg(name, breakerCommandDescription(command))
+                     : QStringLiteral("No circuit breaker named \u201c%1\u201d").arg(name)});
+}
+
+void Engine::checkIntegrations(const QString &name, const ActionCallback &done)
+{
+    const bool ok = m_integrations && m_integrations->checkNow(name);
+    if (done)
+        done({ok, ok ? (name.isEmpty() ? QStringLiteral("Checking every integration")
+                                       : QStringLiteral("Checking %1").arg(name))
+                     : (name.isEmpty() ? QStringLiteral("No integration to check")
+                                       : QStringLiteral("No integration named \u201c%1\u201d").arg(name))});
 }
 
 } // namespace vega

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "snapshot.h"
+#include "snapshotsource.h"
 
 #include <QObject>
 #include <QTimer>
@@ -54,7 +55,7 @@ struct EngineOptions {
  * The engine: owns the metrics registry and every component, runs on the thread that
  * creates it (normally the GUI thread) and publishes one immutable Snapshot per interval.
  */
-class Engine : public QObject {
+class Engine : public SnapshotSource {
     Q_OBJECT
 public:
     Engine(const EngineConfig &config, const EngineOptions &options, Clock *clock = Clock::system(),
@@ -74,43 +75,48 @@ public:
     SqlProfiler *sqlProfiler() const { return m_sqlProfiler.get(); }
     /// Metric history and the event journal; null when storage is disabled or there is no
     /// data directory.
-    HistoryStore *history() const { return m_history.get(); }
     /// Health checks of the configured integrations (in the demo: the demo backend's seven).
     IntegrationMonitor *integrations() const { return m_integrations.get(); }
     MemoryMonitor *memory() const { return m_memory.get(); }
     /// Streamed responses with backpressure; an embedding program opens its streams here.
     StreamRelay *streams() const { return m_streams.get(); }
-    const EngineConfig &config() const { return m_config; }
     const EngineOptions &options() const { return m_options; }
 
     /// The latest published snapshot (never null after construction). Safe to call from any
     /// thread (the admin API reads it from its own): the pointer is swapped atomically and
     /// a snapshot never changes once published.
-    SnapshotPtr latest() const { return std::atomic_load(&m_latest); }
+    SnapshotPtr latest() const override { return std::atomic_load(&m_latest); }
     /// Captures and publishes a snapshot now (also what the interval timer does).
     SnapshotPtr publishNow();
 
     /// Operator action: reset what is shown; exported totals stay monotonic.
-    void resetStats(const QString &who = QStringLiteral("operator"));
+    void resetStats(const QString &who = QStringLiteral("operator"), const ActionCallback &done = {}) override;
 
     /// Operator action: validates the configuration now (re-reading the file when there is
     /// one), without blocking; validationFinished() tells the outcome, the journal records it
     /// and the next snapshots carry it. A run already in progress is not started twice.
-    void validateConfig(const QString &who = QStringLiteral("operator"));
-    bool isValidating() const { return m_validating; }
+    void validateConfig(const QString &who = QStringLiteral("operator"), const ActionCallback &done = {}) override;
+    bool isValidating() const override { return m_validating; }
     /// Takes the outcome of a validation run made elsewhere (the admin API runs its own):
     /// it becomes lastValidation(), the next snapshot carries it, validationFinished() tells.
     void acceptValidation(const vega::ValidationReport &report);
-    std::shared_ptr<const ValidationReport> lastValidation() const { return m_lastValidation; }
+    std::shared_ptr<const ValidationReport> lastValidation() const override { return m_lastValidation; }
+
+    // SnapshotSource: the local engine.
+    QString sourceName() const override { return QStringLiteral("local"); }
+    const EngineConfig &config() const override { return m_config; }
+    QString configPath() const override { return m_options.configPath; }
+    bool isDemo() const override { return m_options.demo; }
+    HistoryStore *history() const override { return m_history.get(); }
+    qint64 wallNowMs() const override { return m_registry.wallNowMs(); }
+    void commandBreaker(const QString &name, BreakerCommand command, const ActionCallback &done = {}) override;
+    void checkIntegrations(const QString &name = {}, const ActionCallback &done = {}) override;
+    bool canCheckIntegrations() const override { return m_integrations != nullptr; }
 
     /// What demoIntegrations() gives for this engine's demo backend.
     QList<IntegrationConfig> demoIntegrations(const QString &dataDir) const;
     /// The storage status and the SQL profiler's tables, now (thread-safe parts only).
     DatabaseSummary databaseSummary() const;
-
-Q_SIGNALS:
-    void snapshotAvailable(const vega::SnapshotPtr &snapshot);
-    void validationFinished(const vega::ValidationReport &report);
 
 private:
     void updateLiveCounts(const Snapshot &snapshot);

@@ -2,7 +2,7 @@
 
 #include "breakertilegrid.h"
 #include "breakertransitionmodel.h"
-#include "engine.h"
+#include "snapshotsource.h"
 #include "format.h"
 
 #include <QAction>
@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QPointer>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSplitter>
@@ -112,7 +113,7 @@ QList<BreakerTileData> tileData(const Snapshot &snapshot)
 }
 } // namespace
 
-BreakersPage::BreakersPage(Engine *engine, QWidget *parent)
+BreakersPage::BreakersPage(SnapshotSource *engine, QWidget *parent)
     : SnapshotPage(parent), m_engine(engine), m_confirm(askConfirmation)
 {
     m_updated = new QLabel(this);
@@ -253,7 +254,7 @@ void BreakersPage::setConfirmFunction(ConfirmFunction confirm)
 void BreakersPage::commandSelected(BreakerCommand command)
 {
     const QString name = m_grid->selectedBreaker();
-    if (name.isEmpty() || !m_engine || !m_engine->http())
+    if (name.isEmpty() || !m_engine)
         return;
     QString title;
     QString text;
@@ -283,10 +284,14 @@ void BreakersPage::commandSelected(BreakerCommand command)
     }
     if (!m_confirm(this, title, text))
         return;
-    if (m_engine->http()->commandBreaker(name, command))
-        Q_EMIT breakerCommanded(done);
-    else
-        Q_EMIT breakerCommandFailed(tr("No circuit breaker named “%1”").arg(name));
+    m_engine->commandBreaker(name, command, [page = QPointer<BreakersPage>(this), done](const ActionResult &result) {
+        if (!page)
+            return;
+        if (result.ok)
+            Q_EMIT page->breakerCommanded(done);
+        else
+            Q_EMIT page->breakerCommandFailed(result.message);
+    });
 }
 
 void BreakersPage::applySnapshot(const Snapshot &snapshot)

@@ -14,7 +14,7 @@ class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -34,7 +34,7 @@ public:
     /// Asks the operator to confirm; true to go ahead. Replaceable so tests need no modal dialog.
     using ConfirmFunction = std::function<bool(QWidget *parent, const QString &title, const QString &text)>;
 
-    explicit BreakersPage(Engine *engine, QWidget *parent = nullptr);
+    explicit BreakersPage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~BreakersPage() override;
 
     BreakerTileGrid *grid() const { return m_grid; }
@@ -64,7 +64,7 @@ private:
     void onSortChosen(int index);
     void updateFrozenHint(bool frozen);
 
-    Engine *m_engine;
+    SnapshotSource *m_engine;
     ConfirmFunction m_confirm;
     BreakerTileGrid *m_grid = nullptr;
     BreakerTransitionModel *m_transitions = nullptr;

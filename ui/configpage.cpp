@@ -1,7 +1,7 @@
 #include "configpage.h"
 
 #include "configvalidator.h"
-#include "engine.h"
+#include "snapshotsource.h"
 #include "findingsmodel.h"
 #include "format.h"
 #include "healthstyle.h"
@@ -44,7 +44,7 @@ QString sourceOf(const QString &configPath, bool demo)
 }
 } // namespace
 
-ConfigPage::ConfigPage(Engine *engine, QWidget *parent) : SnapshotPage(parent), m_engine(engine)
+ConfigPage::ConfigPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(parent), m_engine(engine)
 {
     m_updated = new QLabel(this);
     QWidget *headerRow = createHeader(tr("Configuration"), m_updated);
@@ -121,9 +121,9 @@ ConfigPage::ConfigPage(Engine *engine, QWidget *parent) : SnapshotPage(parent), 
     connect(m_run, &QPushButton::clicked, this, &ConfigPage::runValidation);
     showReport(nullptr);
     if (engine) {
-        m_source->setText(sourceOf(engine->options().configPath, engine->options().demo));
+        m_source->setText(sourceOf(engine->configPath(), engine->isDemo()));
         // The outcome shows at once, even on a hidden page: the operator asked for it.
-        connect(engine, &Engine::validationFinished, this, [this] {
+        connect(engine, &SnapshotSource::validationFinished, this, [this] {
             updateRunButton();
             showReport(m_engine->lastValidation());
         });

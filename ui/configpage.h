@@ -15,7 +15,7 @@ class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 struct ValidationReport;
 } // namespace vega
 
@@ -33,7 +33,7 @@ class FindingsModel;
 class ConfigPage : public SnapshotPage {
     Q_OBJECT
 public:
-    explicit ConfigPage(Engine *engine, QWidget *parent = nullptr);
+    explicit ConfigPage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~ConfigPage() override;
 
     QPushButton *runValidationButton() const { return m_run; }
@@ -62,7 +62,7 @@ private:
     void showReport(const std::shared_ptr<const ValidationReport> &report);
     void updateRunButton();
 
-    Engine *m_engine;
+    SnapshotSource *m_engine;
     QLabel *m_updated = nullptr;
     QLabel *m_source = nullptr;
     QLabel *m_summary = nullptr;

@@ -1,6 +1,6 @@
 #include "connectionspage.h"
 
-#include "engine.h"
+#include "snapshotsource.h"
 #include "format.h"
 #include "poolmodel.h"
 #include "stattile.h"
@@ -52,7 +52,7 @@ quint64 sinceResetSum(const MetricsSnapshot &metrics, const QString &name)
 }
 } // namespace
 
-ConnectionsPage::ConnectionsPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
+ConnectionsPage::ConnectionsPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(parent)
 {
     m_updated = new QLabel(this);
     QWidget *headerRow = createHeader(tr("Connections"), m_updated);

@@ -12,7 +12,7 @@ class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -29,7 +29,7 @@ class TimeChart;
 class ConnectionsPage : public SnapshotPage {
     Q_OBJECT
 public:
-    explicit ConnectionsPage(Engine *engine, QWidget *parent = nullptr);
+    explicit ConnectionsPage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~ConnectionsPage() override;
 
     /// Tile ids: "reuse", "opened", "active", "connectP50", "connectP99", "cleanups".

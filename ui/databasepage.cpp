@@ -1,7 +1,7 @@
 #include "databasepage.h"
 
 #include "databasemodels.h"
-#include "engine.h"
+#include "snapshotsource.h"
 #include "format.h"
 #include "healthstyle.h"
 #include "stattile.h"
@@ -37,7 +37,7 @@ quint64 sinceReset(const MetricsSnapshot &metrics, const char *name)
 }
 } // namespace
 
-DatabasePage::DatabasePage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
+DatabasePage::DatabasePage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(parent)
 {
     m_updated = new QLabel(this);
     QWidget *headerRow = createHeader(tr("Database"), m_updated);

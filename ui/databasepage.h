@@ -12,7 +12,7 @@ class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -35,7 +35,7 @@ public:
     enum WriteSeries { RowsWrittenSeries, QueueDepthSeries };
     enum LatencySeries { FlushP50Series, FlushP99Series, QueryP99Series };
 
-    explicit DatabasePage(Engine *engine, QWidget *parent = nullptr);
+    explicit DatabasePage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~DatabasePage() override;
 
     /// Tile ids: "status", "queue", "written", "dropped", "slow", "statements".

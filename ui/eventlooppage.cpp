@@ -1,6 +1,6 @@
 #include "eventlooppage.h"
 
-#include "engine.h"
+#include "snapshotsource.h"
 #include "format.h"
 #include "healthstyle.h"
 #include "niceaxis.h"
@@ -71,7 +71,7 @@ QString stallCount(const MetricsSnapshot *metrics, const QString &thread, const 
 }
 } // namespace
 
-EventLoopPage::EventLoopPage(Engine *engine, QWidget *parent)
+EventLoopPage::EventLoopPage(SnapshotSource *engine, QWidget *parent)
     : SnapshotPage(parent), m_thread(QStringLiteral("gui"))
 {
     // Statistics.

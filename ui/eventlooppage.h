@@ -14,7 +14,7 @@ class QValueAxis;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -32,7 +32,7 @@ public:
     /// Series of lagChart(), in this order.
     enum LagSeries { P50Series, P99Series, MaxSeries, StallSeries };
 
-    explicit EventLoopPage(Engine *engine, QWidget *parent = nullptr);
+    explicit EventLoopPage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~EventLoopPage() override;
 
     TimeChart *lagChart() const { return m_lagChart; }

@@ -1,6 +1,6 @@
 #include "integrationspage.h"
 
-#include "engine.h"
+#include "snapshotsource.h"
 #include "format.h"
 #include "healthstyle.h"
 #include "integrationmodel.h"
@@ -42,7 +42,7 @@ QColor seriesColor(int index)
 }
 } // namespace
 
-IntegrationsPage::IntegrationsPage(Engine *engine, QWidget *parent) : SnapshotPage(parent), m_engine(engine)
+IntegrationsPage::IntegrationsPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(parent), m_engine(engine)
 {
     m_updated = new QLabel(this);
     QWidget *headerRow = createHeader(tr("Integrations"), m_updated);
@@ -195,16 +195,16 @@ QStringList IntegrationsPage::selectedIntegrations() const
 
 void IntegrationsPage::checkNow()
 {
-    if (!m_engine || !m_engine->integrations())
+    if (!m_engine || !m_engine->canCheckIntegrations())
         return;
     const QStringList names = selectedIntegrations();
     if (names.isEmpty()) {
-        m_engine->integrations()->checkNow();
+        m_engine->checkIntegrations();
         Q_EMIT checkRequested(tr("Checking every integration now"));
         return;
     }
     for (const QString &name : names)
-        m_engine->integrations()->checkNow(name);
+        m_engine->checkIntegrations(name);
     Q_EMIT checkRequested(tr("Checking %1 now").arg(names.join(QStringLiteral(", "))));
 }
 
@@ -219,7 +219,7 @@ void IntegrationsPage::setFilterText(const QString &text)
 void IntegrationsPage::updateCheckButton()
 {
     const bool any = m_model->rowCount() > 0;
-    m_checkNow->setEnabled(any && m_engine && m_engine->integrations());
+    m_checkNow->setEnabled(any && m_engine && m_engine->canCheckIntegrations());
     m_checkNow->setToolTip(m_view->selectionModel()->hasSelection()
                                ? tr("Check the selected integrations now, outside their schedule")
                                : tr("Check every integration now, outside their schedule (select rows to "

@@ -14,7 +14,7 @@ class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -32,7 +32,7 @@ class TimeChart;
 class IntegrationsPage : public SnapshotPage {
     Q_OBJECT
 public:
-    explicit IntegrationsPage(Engine *engine, QWidget *parent = nullptr);
+    explicit IntegrationsPage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~IntegrationsPage() override;
 
     /// Tile ids: "healthy", "degraded", "unhealthy", "unknown", "slowest".
@@ -71,7 +71,7 @@ private:
     void updateChart(const Snapshot &snapshot);
     void updateCheckButton();
 
-    Engine *m_engine;
+    SnapshotSource *m_engine;
     QList<StatTile *> m_tiles;
     QLabel *m_updated = nullptr;
     QLabel *m_empty = nullptr;

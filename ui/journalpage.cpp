@@ -1,6 +1,6 @@
 #include "journalpage.h"
 
-#include "engine.h"
+#include "snapshotsource.h"
 #include "format.h"
 #include "journalmodel.h"
 
@@ -73,7 +73,7 @@ public:
 };
 } // namespace
 
-EventJournalPage::EventJournalPage(Engine *engine, QWidget *parent)
+EventJournalPage::EventJournalPage(SnapshotSource *engine, QWidget *parent)
     : SnapshotPage(parent), m_engine(engine), m_store(engine ? engine->history() : nullptr)
 {
     m_updated = new QLabel(this);
@@ -212,7 +212,7 @@ void EventJournalPage::setRowLimit(int rows)
 
 qint64 EventJournalPage::nowMs() const
 {
-    return m_engine ? m_engine->metrics().wallNowMs() : QDateTime::currentMSecsSinceEpoch();
+    return m_engine ? m_engine->wallNowMs() : QDateTime::currentMSecsSinceEpoch();
 }
 
 void EventJournalPage::refresh()

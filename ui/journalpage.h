@@ -15,7 +15,7 @@ class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -26,7 +26,7 @@ class JournalModel;
  * The event journal: resets, breaker transitions, stalls, validations, integration changes,
  * leak suspects, storage outages and operator actions, newest first.
  *
- * With a history database (Engine::history()) the page reads the journal from it for the
+ * With a history database (SnapshotSource::history()) the page reads the journal from it for the
  * chosen window (last hour, 24 hours or 7 days) and kind, when it is shown and every
  * kRefreshIntervalMs while it stays visible. Reads are asynchronous (the store answers on
  * this thread) and never started twice: a refresh asked for while one runs is done once it
@@ -45,7 +45,7 @@ public:
     static constexpr int kRefreshIntervalMs = 5000;
     static constexpr int kDefaultRowLimit = 1000;
 
-    explicit EventJournalPage(Engine *engine, QWidget *parent = nullptr);
+    explicit EventJournalPage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~EventJournalPage() override;
 
     /// The kinds the filter offers: "reset", "breaker", "stall", "validation", "integration",
@@ -113,7 +113,7 @@ private:
     void showSnapshotEvents(const QString &why);
     qint64 nowMs() const;
 
-    Engine *m_engine = nullptr;
+    SnapshotSource *m_engine = nullptr;
     HistoryStore *m_store = nullptr;
     JournalModel *m_model = nullptr;
     QSortFilterProxyModel *m_proxy = nullptr;

@@ -6,7 +6,7 @@
 #include "connectionspage.h"
 #include "consolestatusbar.h"
 #include "databasepage.h"
-#include "engine.h"
+#include "snapshotsource.h"
 #include "eventlooppage.h"
 #include "exportdialog.h"
 #include "integrationspage.h"
@@ -67,7 +67,7 @@ QString askSaveFile(QWidget *parent, const QString &title, const QString &sugges
 }
 } // namespace
 
-MainWindow::MainWindow(Engine *engine, QWidget *parent)
+MainWindow::MainWindow(SnapshotSource *engine, QWidget *parent)
     : QMainWindow(parent), m_engine(engine), m_confirm(askConfirmation), m_chooseSaveFile(askSaveFile)
 {
     Q_ASSERT(engine);
@@ -155,9 +155,9 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
                static_cast<SnapshotPage *>(m_configPage),  static_cast<SnapshotPage *>(m_memoryPage),
                static_cast<SnapshotPage *>(m_streamsPage), static_cast<SnapshotPage *>(m_journalPage)};
     for (SnapshotPage *page : std::as_const(m_pages))
-        connect(engine, &Engine::snapshotAvailable, page, &SnapshotPage::setSnapshot);
-    connect(engine, &Engine::snapshotAvailable, this, &MainWindow::updateDemoIndicator);
-    connect(engine, &Engine::snapshotAvailable, this, &MainWindow::updateAnnotations);
+        connect(engine, &SnapshotSource::snapshotAvailable, page, &SnapshotPage::setSnapshot);
+    connect(engine, &SnapshotSource::snapshotAvailable, this, &MainWindow::updateDemoIndicator);
+    connect(engine, &SnapshotSource::snapshotAvailable, this, &MainWindow::updateAnnotations);
     connect(m_breakers, &BreakersPage::breakerCommanded, m_statusBar,
             [this](const QString &description) { m_statusBar->showMessage(description, 5000); });
     connect(m_breakers, &BreakersPage::breakerCommandFailed, m_statusBar,
@@ -166,8 +166,8 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
             [this](const QString &description) { m_statusBar->showMessage(description, 5000); });
     connect(m_configPage, &ConfigPage::validationStarted, m_statusBar,
             [this] { m_statusBar->showMessage(tr("Validating the configuration…"), 5000); });
-    connect(engine, &Engine::snapshotAvailable, m_statusBar, &ConsoleStatusBar::setSnapshot);
-    connect(engine, &Engine::snapshotAvailable, m_staleness, &StalenessWatch::snapshotArrived);
+    connect(engine, &SnapshotSource::snapshotAvailable, m_statusBar, &ConsoleStatusBar::setSnapshot);
+    connect(engine, &SnapshotSource::snapshotAvailable, m_staleness, &StalenessWatch::snapshotArrived);
     connect(m_staleness, &StalenessWatch::staleChanged, m_statusBar, &ConsoleStatusBar::setStale);
     connect(m_staleness, &StalenessWatch::staleChanged, m_overview, &OverviewPage::setStale);
     connect(m_navigation, &QListWidget::currentRowChanged, this, &MainWindow::onNavigationRowChanged);

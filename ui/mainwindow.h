@@ -16,7 +16,7 @@ class QStackedWidget;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -71,7 +71,7 @@ public:
     using SaveFileFunction =
         std::function<QString(QWidget *parent, const QString &title, const QString &suggestedPath)>;
 
-    explicit MainWindow(Engine *engine, QWidget *parent = nullptr);
+    explicit MainWindow(SnapshotSource *engine, QWidget *parent = nullptr);
     ~MainWindow() override;
 
     int currentPage() const;
@@ -134,7 +134,7 @@ private:
     void restoreSettings();
     void saveSettings() const;
 
-    Engine *m_engine;
+    SnapshotSource *m_engine;
     ConfirmFunction m_confirm;
     SaveFileFunction m_chooseSaveFile;
 

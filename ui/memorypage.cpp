@@ -1,6 +1,6 @@
 #include "memorypage.h"
 
-#include "engine.h"
+#include "snapshotsource.h"
 #include "format.h"
 #include "healthstyle.h"
 #include "memorymodels.h"
@@ -41,7 +41,7 @@ QString trendCaption(const ProcessMemoryStatus &status)
 }
 } // namespace
 
-MemoryPage::MemoryPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
+MemoryPage::MemoryPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(parent)
 {
     m_updated = new QLabel(this);
     QWidget *headerRow = createHeader(tr("Memory"), m_updated);
@@ -134,8 +134,7 @@ MemoryPage::MemoryPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
     MemoryMonitorConfig monitorConfig;
     if (engine) {
         setUpCharts(engine, {m_chart});
-        if (engine->memory())
-            monitorConfig = engine->memory()->config();
+        monitorConfig = engine->config().memory.sanitized();
     }
     m_criteria = tr("A suspect is raised when a series grows faster than its threshold with at least %1 "
                     "confidence for %2 while the workload is steady.")

@@ -11,7 +11,7 @@ class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -31,7 +31,7 @@ class MemoryPage : public SnapshotPage {
 public:
     enum MemorySeries { RssSeries, HeapSeries };
 
-    explicit MemoryPage(Engine *engine, QWidget *parent = nullptr);
+    explicit MemoryPage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~MemoryPage() override;
 
     /// Tile ids: "rss", "heap", "types", "suspects", "workload".

@@ -1,6 +1,6 @@
 #include "overviewpage.h"
 
-#include "engine.h"
+#include "snapshotsource.h"
 #include "eventsmodel.h"
 #include "format.h"
 #include "healthstyle.h"
@@ -106,7 +106,7 @@ QString networkSummary(const DiagnosticCategory &category)
 
 } // namespace
 
-OverviewPage::OverviewPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
+OverviewPage::OverviewPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(parent)
 {
     auto *title = new QLabel(tr("System health"), this);
     QFont titleFont = title->font();

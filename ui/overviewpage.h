@@ -10,7 +10,7 @@ class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -24,7 +24,7 @@ class HealthTile;
 class OverviewPage : public SnapshotPage {
     Q_OBJECT
 public:
-    explicit OverviewPage(Engine *engine, QWidget *parent = nullptr);
+    explicit OverviewPage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~OverviewPage() override;
 
     /// The tile ids in display order: the system's eight diagnostics categories, the

@@ -1,6 +1,6 @@
 #include "requestspage.h"
 
-#include "engine.h"
+#include "snapshotsource.h"
 #include "format.h"
 #include "stattile.h"
 #include "timechart.h"
@@ -124,7 +124,7 @@ QString ratioText(quint64 part, quint64 whole)
 }
 } // namespace
 
-RequestsPage::RequestsPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
+RequestsPage::RequestsPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(parent)
 {
     m_updated = new QLabel(this);
     QWidget *headerRow = createHeader(tr("HTTP requests"), m_updated);

@@ -13,7 +13,7 @@ class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 struct MetricsSnapshot;
 } // namespace vega
 
@@ -36,7 +36,7 @@ public:
     enum RateSeries { RequestRateSeries, BackendRateSeries };
     enum RatioSeries { CoalesceRatioSeries, CacheHitRatioSeries };
 
-    explicit RequestsPage(Engine *engine, QWidget *parent = nullptr);
+    explicit RequestsPage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~RequestsPage() override;
 
     /// Tile ids: "requests", "backend", "coalesced", "cacheHits", "latencyP50", "latencyP99".

@@ -1,6 +1,6 @@
 #include "snapshotpage.h"
 
-#include "engine.h"
+#include "snapshotsource.h"
 #include "timechart.h"
 
 #include <QHBoxLayout>
@@ -63,7 +63,7 @@ void SnapshotPage::applyPending()
     applySnapshot(*m_latest);
 }
 
-void SnapshotPage::setUpCharts(const Engine *engine, std::initializer_list<TimeChart *> charts)
+void SnapshotPage::setUpCharts(const SnapshotSource *engine, std::initializer_list<TimeChart *> charts)
 {
     if (!engine)
         return;

@@ -13,7 +13,7 @@ class QLabel;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -48,7 +48,7 @@ protected:
     QWidget *createHeader(const QString &title, QLabel *updated);
     /// Opens `charts` with the configured window and refresh pacing (ui.default_window_seconds,
     /// ui.refresh_interval_ms). Does nothing without an engine.
-    static void setUpCharts(const Engine *engine, std::initializer_list<TimeChart *> charts);
+    static void setUpCharts(const SnapshotSource *engine, std::initializer_list<TimeChart *> charts);
     /// Draws `snapshot`; only called while the page is on screen.
     virtual void applySnapshot(const Snapshot &snapshot) = 0;
     void showEvent(QShowEvent *event) override;

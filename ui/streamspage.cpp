@@ -1,6 +1,6 @@
 #include "streamspage.h"
 
-#include "engine.h"
+#include "snapshotsource.h"
 #include "format.h"
 #include "healthstyle.h"
 #include "stattile.h"
@@ -49,7 +49,7 @@ Count countOf(const MetricsSnapshot *metrics, const char *name, quint64 total)
 }
 } // namespace
 
-StreamsPage::StreamsPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
+StreamsPage::StreamsPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(parent)
 {
     m_updated = new QLabel(this);
     QWidget *headerRow = createHeader(tr("Streams"), m_updated);

@@ -11,7 +11,7 @@ class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -32,7 +32,7 @@ public:
     enum BufferSeries { BufferedSeries };
     enum ThroughputSeries { InSeries, OutSeries };
 
-    explicit StreamsPage(Engine *engine, QWidget *parent = nullptr);
+    explicit StreamsPage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~StreamsPage() override;
 
     /// Tile ids: "active", "subscribers", "buffered", "pauses", "dropped", "disconnects", "joins".

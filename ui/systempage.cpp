@@ -1,7 +1,7 @@
 #include "systempage.h"
 
 #include "diagnosticsmodel.h"
-#include "engine.h"
+#include "snapshotsource.h"
 #include "format.h"
 #include "timechart.h"
 
@@ -20,7 +20,7 @@ namespace {
 constexpr double kMiB = 1024.0 * 1024.0;
 }
 
-SystemPage::SystemPage(Engine *engine, QWidget *parent) : SnapshotPage(parent)
+SystemPage::SystemPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(parent)
 {
     m_updated = new QLabel(this);
     QWidget *headerRow = createHeader(tr("System diagnostics"), m_updated);

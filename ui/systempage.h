@@ -8,7 +8,7 @@ class QTreeView;
 QT_END_NAMESPACE
 
 namespace vega {
-class Engine;
+class SnapshotSource;
 }
 
 namespace vega::ui {
@@ -22,7 +22,7 @@ class SystemPage : public SnapshotPage {
 public:
     enum CpuSeries { ProcessCpuSeries, SystemCpuSeries };
 
-    explicit SystemPage(Engine *engine, QWidget *parent = nullptr);
+    explicit SystemPage(SnapshotSource *engine, QWidget *parent = nullptr);
     ~SystemPage() override;
 
     DiagnosticsModel *model() const { return m_model; }
