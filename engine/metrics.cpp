@@ -78,6 +78,14 @@ const MetricSnapshot *MetricsSnapshot::find(const QString &name, const Labels &l
     return it == m_index.constEnd() ? nullptr : &metrics.at(*it);
 }
 
+void MetricsSnapshot::rebuildIndex()
+{
+    m_index.clear();
+    m_index.reserve(metrics.size());
+    for (int i = 0; i < metrics.size(); ++i)
+        m_index.insert(MetricsRegistry::key(metrics.at(i).name, metrics.at(i).labels), i);
+}
+
 QList<const MetricSnapshot *> MetricsSnapshot::findAll(const QString &name) const
 {
     QList<const MetricSnapshot *> out;

@@ -106,6 +106,11 @@ struct MetricsSnapshot {
     const MetricSnapshot *find(const QString &name, const Labels &labels = {}) const;
     QList<const MetricSnapshot *> findAll(const QString &name) const;
 
+    /// Rebuilds the index find() reads from `metrics`, for a snapshot assembled outside the
+    /// registry (e.g. decoded from the wire). When two metrics share a name and labels, find()
+    /// returns the later one.
+    void rebuildIndex();
+
 private:
     friend class MetricsRegistry;
     QHash<QString, int> m_index;
