@@ -5,6 +5,7 @@
 #include "engine.h"
 #include "loadcommand.h"
 #include "mainwindow.h"
+#include "remoteagent.h"
 #include "report.h"
 #include "reportbuilder.h"
 #include "reportpdf.h"
@@ -153,6 +154,8 @@ struct RunOptions {
     QString screenshotDir;
     int durationSeconds = 0;
     int adminPort = -1; // --admin-port; -1: from the config and the mode
+    QString agentName;  // --agent-name: what the snapshot stream announces
+    QList<vega::RemoteAgentOptions> agents; // --connect
 };
 
 // Saves every page of the window as <dir>/<nn>-<page>.png, one page per second, then quits.
@@ -245,6 +248,8 @@ bool startAdminApi(vega::Engine &engine, const RunOptions &run, std::unique_ptr<
     options.bindAddress = QHostAddress(cfg.bind);
     options.port = quint16(run.adminPort >= 0 ? run.adminPort : cfg.port);
     options.keySha256 = cfg.keyHashes();
+    options.agentName = run.agentName;
+    options.streamIntervalMs = run.config.metrics.snapshotIntervalMs;
     auto candidate = std::make_unique<vega::AdminApi>(&engine, options);
     QString error;
     if (!candidate->start(&error)) {
@@ -288,6 +293,10 @@ int runWindow(QApplication &app, const RunOptions &run)
         return ExitRuntime;
     vega::ui::MainWindow window(&engine);
     window.setWindowIcon(QIcon(QStringLiteral(":/vega/vega.svg")));
+    for (const vega::RemoteAgentOptions &agent : run.agents)
+        window.connectAgent(agent);
+    if (!run.agents.isEmpty())
+        window.setCurrentPage(vega::ui::MainWindow::FleetPageIndex);
     window.show();
     engine.start();
     SignalWatcher watcher;
@@ -391,8 +400,23 @@ int main(int argc, char **argv)
     const QCommandLineOption demoRateOpt(QStringLiteral("demo-rate"),
                                          QStringLiteral("Requests per second of the demo traffic (default 40)."),
                                          QStringLiteral("n"));
+    const QCommandLineOption connectOpt(
+        QStringLiteral("connect"),
+        QStringLiteral("Watch the agent at <address> (host:port or http://host:port, optionally name=address) "
+                       "besides the local engine; repeat for more agents. Without --config the local demo "
+                       "then does not run."),
+        QStringLiteral("address"));
+    const QCommandLineOption apiKeyEnvOpt(QStringLiteral("api-key-env"),
+                                          QStringLiteral("Environment variable holding the agents' API key for "
+                                                         "--connect (default VEGA_API_KEY)."),
+                                          QStringLiteral("name"), QStringLiteral("VEGA_API_KEY"));
+    const QCommandLineOption agentNameOpt(QStringLiteral("agent-name"),
+                                          QStringLiteral("The name this engine announces to consoles on its "
+                                                         "snapshot stream (default: the host name)."),
+                                          QStringLiteral("name"));
     parser.addOptions({configOpt, dataDirOpt, headlessOpt, durationOpt, reportOpt, validateOpt, noLookupsOpt,
-                       schemaOpt, noDemoOpt, demoOpt, demoRateOpt, screenshotsOpt, adminPortOpt});
+                       schemaOpt, noDemoOpt, demoOpt, demoRateOpt, screenshotsOpt, adminPortOpt, connectOpt,
+                       apiKeyEnvOpt, agentNameOpt});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         err() << "vega-console: " << parser.errorText() << "\nTry 'vega-console --help'." << Qt::endl;
@@ -455,7 +479,35 @@ int main(int argc, char **argv)
         err() << "vega-console: --demo and --no-demo contradict each other" << Qt::endl;
         return ExitBadInput;
     }
-    run.engine.demo = parser.isSet(demoOpt) || (!parser.isSet(configOpt) && !parser.isSet(noDemoOpt));
+    if (parser.isSet(connectOpt)) {
+        if (parser.isSet(headlessOpt)) {
+            err() << "vega-console: --connect needs the window; an agent (--headless) serves consoles, it does "
+                     "not watch other agents"
+                  << Qt::endl;
+            return ExitBadInput;
+        }
+        const QString variable = parser.value(apiKeyEnvOpt);
+        const QByteArray key = qgetenv(variable.toLocal8Bit().constData()).trimmed();
+        if (key.isEmpty()) {
+            err() << "vega-console: --connect: the environment variable " << variable
+                  << " (--api-key-env) holds no API key" << Qt::endl;
+            return ExitBadInput;
+        }
+        for (const QString &address : parser.values(connectOpt)) {
+            vega::RemoteAgentOptions agent;
+            QString error;
+            if (!vega::parseAgentAddress(address, &agent.baseUrl, &agent.name, &error)) {
+                err() << "vega-console: --connect: " << error << Qt::endl;
+                return ExitBadInput;
+            }
+            agent.apiKey = key;
+            run.agents.append(agent);
+        }
+    }
+    if (parser.isSet(agentNameOpt))
+        run.agentName = parser.value(agentNameOpt).trimmed();
+    run.engine.demo = parser.isSet(demoOpt) ||
+                      (!parser.isSet(configOpt) && !parser.isSet(noDemoOpt) && !parser.isSet(connectOpt));
     if (parser.isSet(demoRateOpt)) {
         bool ok = false;
         run.engine.demoRequestsPerSecond = parser.value(demoRateOpt).toDouble(&ok);

@@ -8,6 +8,7 @@
 #include "report.h"
 #include "reportbuilder.h"
 #include "sqlprofiler.h"
+#include "snapshotstream.h"
 #include "statusjson.h"
 
 #include <QCryptographicHash>
@@ -26,8 +27,10 @@
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTemporaryDir>
+#include <QSysInfo>
 #include <QThread>
 #include <QTimer>
+#include <QWebSocket>
 
 #include <algorithm>
 #include <deque>
@@ -450,6 +453,39 @@ AdminHandler breakerAction(BreakerCommand command, const QString &action)
     };
 }
 
+/// GET /admin/stream without an upgrade: say what the endpoint is.
+AdminResponse streamWithoutUpgrade(Engine &, const AdminRequest &)
+{
+    return AdminResponse::error(400, QStringLiteral("%1 is the live snapshot stream, a WebSocket: open it with "
+                                                    "\"Upgrade: websocket\" and the X-API-Key header")
+                                         .arg(snapshotStreamPath()));
+}
+
+/// POST /admin/integrations/check, body {"name": "..."} (optional): health-checks now.
+AdminResponse checkIntegrations(Engine &engine, const AdminRequest &request)
+{
+    const QJsonValue nameValue = request.json.value(QStringLiteral("name"));
+    if (!nameValue.isUndefined() && !nameValue.isString())
+        return AdminResponse::error(400, QStringLiteral("field \"name\" must be a string"));
+    const QString name = nameValue.toString();
+    if (!engine.integrations())
+        return AdminResponse::error(409, QStringLiteral("this engine has no integrations to check"));
+    ActionResult outcome;
+    engine.checkIntegrations(name, [&outcome](const ActionResult &r) { outcome = r; });
+    if (!outcome.ok) {
+        AdminResponse r = AdminResponse::error(404, name.isEmpty() ? QStringLiteral("no integration to check")
+                                                                   : QStringLiteral("unknown integration \"%1\"").arg(name));
+        QJsonArray known;
+        for (const IntegrationStatus &s : engine.latest()->integrations)
+            known.append(s.name);
+        r.body.insert(QStringLiteral("known_integrations"), known);
+        return r;
+    }
+    QJsonObject o;
+    o.insert(QStringLiteral("checking"), name.isEmpty() ? QJsonValue(QStringLiteral("all")) : QJsonValue(name));
+    return AdminResponse::ok(o);
+}
+
 AdminResponse integrationsHealth(Engine &engine, const AdminRequest &)
 {
     const SnapshotPtr snap = engine.latest();
@@ -664,6 +700,7 @@ private:
     const QList<QByteArray> m_keyHashes; // raw 32-byte digests
     std::shared_ptr<ServerLink> m_link;
     std::unique_ptr<QHttpServer> m_http;
+    std::unique_ptr<SnapshotStreamServer> m_stream;
     std::map<quint64, Delayed> m_delayed;
     std::map<quint64, PendingAction> m_actions;
     quint64 m_nextId = 0;
@@ -727,6 +764,44 @@ quint16 AdminServer::listen(QString *error)
     }
     const quint16 port = tcp->serverPort();
     m_http->bind(tcp.release()); // the QHttpServer takes it as a child
+
+    SnapshotStreamServer::Options streamOptions;
+    streamOptions.intervalMs = m_options.streamIntervalMs;
+    streamOptions.maxQueuedBytes = m_options.streamMaxQueuedBytes;
+    streamOptions.agentName = m_options.agentName.isEmpty() ? QSysInfo::machineHostName() : m_options.agentName;
+    m_stream = std::make_unique<SnapshotStreamServer>(
+        m_engine, [this](const QByteArray &key) { return keyAccepted(key); },
+        [this](const QString &client, const QString &) {
+            ++m_api->m_authFailures;
+            m_authFailureCounter->inc();
+            noteFailure(client);
+        },
+        streamOptions);
+    // QHttpServer 6.4 upgrades a request to a WebSocket only when a route takes it and this
+    // signal is connected. The route leaves an upgrade alone (the stream server checks its
+    // key); any other request to the path goes the usual way (key, then a 400 that says so).
+    m_http->route(snapshotStreamPath(), [this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
+        if (request.value(QByteArrayLiteral("Upgrade")).compare(QByteArrayLiteral("websocket"), Qt::CaseInsensitive) == 0)
+            return;
+        handle(request, std::move(responder));
+    });
+    QObject::connect(m_http.get(), &QAbstractHttpServer::newWebSocketConnection, this, [this] {
+        while (m_http && m_http->hasPendingWebSocketConnections()) {
+            std::unique_ptr<QWebSocket> socket = m_http->nextPendingWebSocketConnection();
+            if (!socket)
+                continue;
+            // The idle-connection sweep is for HTTP requests; a stream stays open while it streams.
+            const QHostAddress peer = socket->peerAddress();
+            const quint16 peerPort = socket->peerPort();
+            m_connections.erase(std::remove_if(m_connections.begin(), m_connections.end(),
+                                               [&](const Connection &c) {
+                                                   return !c.socket || (c.socket->peerPort() == peerPort &&
+                                                                        c.socket->peerAddress() == peer);
+                                               }),
+                                m_connections.end());
+            m_stream->accept(std::move(socket));
+        }
+    });
     if (m_options.idleTimeoutMs > 0) {
         m_idleTimer = std::make_unique<QTimer>();
         m_idleTimer->setInterval(std::clamp(m_options.idleTimeoutMs / 4, 50, 15000));
@@ -848,6 +923,9 @@ void AdminServer::shutdown()
     m_delayed.clear();
     m_idleTimer.reset();
     m_connections.clear();
+    if (m_stream)
+        m_stream->shutdown();
+    m_stream.reset();
     m_http.reset(); // closes the listening socket and every connection
 }
 
@@ -1198,6 +1276,8 @@ AdminApi::AdminApi(Engine *engine, const AdminApiOptions &options, Clock *clock,
          breakerAction(BreakerCommand::Reset, QStringLiteral("reset")), AdminThread::Engine},
         {"GET", "/admin/report", report, AdminThread::Api},
         {"GET", "/admin/integrations/health", integrationsHealth, AdminThread::Api},
+        {"POST", "/admin/integrations/check", checkIntegrations, AdminThread::Engine},
+        {"GET", "/admin/stream", streamWithoutUpgrade, AdminThread::Api},
         {"GET", "/admin/config/validate", validateConfig, AdminThread::Api},
         {"GET", "/admin/performance/memory-leaks", memoryLeaks, AdminThread::Api},
         {"GET", "/admin/performance/streaming-stats", streamingStats, AdminThread::Api},

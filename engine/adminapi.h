@@ -61,6 +61,13 @@ struct AdminApiOptions {
     /// Delayed 401s held at once (all addresses); beyond it the answer is 429 with
     /// Retry-After at once, so a flood cannot pile up held connections.
     int maxDelayedResponses = 256;
+
+    /// The live snapshot stream (WebSocket /admin/stream, see snapshotstream.h): the name it
+    /// announces (empty: the machine's host name) and how often it looks for a new snapshot.
+    QString agentName;
+    int streamIntervalMs = 1000;
+    /// A console that leaves more than this unread is skipped until it caught up.
+    qint64 streamMaxQueuedBytes = 8 * 1024 * 1024;
 };
 
 /// One authenticated request as a route handler sees it.

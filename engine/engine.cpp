@@ -363,7 +363,8 @@ void Engine::commandBreaker(const QString &name, BreakerCommand command, const A
 
 void Engine::checkIntegrations(const QString &name, const ActionCallback &done)
 {
-    const bool ok = m_integrations && m_integrations->checkNow(name);
+    const bool any = m_integrations && !latest()->integrations.isEmpty();
+    const bool ok = any && m_integrations->checkNow(name);
     if (done)
         done({ok, ok ? (name.isEmpty() ? QStringLiteral("Checking every integration")
                                        : QStringLiteral("Checking %1").arg(name))

@@ -8,6 +8,7 @@
 #include "databasepage.h"
 #include "exportdialog.h"
 #include "mainwindow.h"
+#include "sourceview.h"
 #include "theme.h"
 #include "overviewpage.h"
 #include "systempage.h"
@@ -115,7 +116,8 @@ private Q_SLOTS:
     {
         Fixture f;
         QSignalSpy spy(f.window.get(), &MainWindow::currentPageChanged);
-        auto *stack = f.window->findChild<QStackedWidget *>();
+        // The local engine's pages (the window holds one such stack per source).
+        auto *stack = f.window->sourceView(0)->findChild<QStackedWidget *>();
         auto *navigation = f.window->findChild<QListWidget *>(QStringLiteral("pageNavigation"));
         QVERIFY(stack && navigation);
         QCOMPARE(navigation->count(), int(MainWindow::PageCount));

@@ -251,6 +251,11 @@ void BreakersPage::setConfirmFunction(ConfirmFunction confirm)
     m_confirm = confirm ? std::move(confirm) : ConfirmFunction(askConfirmation);
 }
 
+void BreakersPage::setCommandTargets(std::function<QList<SnapshotSource *>()> targets)
+{
+    m_targets = std::move(targets);
+}
+
 void BreakersPage::commandSelected(BreakerCommand command)
 {
     const QString name = m_grid->selectedBreaker();
@@ -284,14 +289,21 @@ void BreakersPage::commandSelected(BreakerCommand command)
     }
     if (!m_confirm(this, title, text))
         return;
-    m_engine->commandBreaker(name, command, [page = QPointer<BreakersPage>(this), done](const ActionResult &result) {
-        if (!page)
-            return;
-        if (result.ok)
-            Q_EMIT page->breakerCommanded(done);
-        else
-            Q_EMIT page->breakerCommandFailed(result.message);
-    });
+    QList<SnapshotSource *> targets = m_targets ? m_targets() : QList<SnapshotSource *>{m_engine};
+    if (targets.isEmpty())
+        targets = {m_engine};
+    for (SnapshotSource *target : std::as_const(targets)) {
+        const QString prefix = targets.size() > 1 ? target->sourceName() + QStringLiteral(": ") : QString();
+        target->commandBreaker(name, command,
+                               [page = QPointer<BreakersPage>(this), done, prefix](const ActionResult &result) {
+                                   if (!page)
+                                       return;
+                                   if (result.ok)
+                                       Q_EMIT page->breakerCommanded(prefix + done);
+                                   else
+                                       Q_EMIT page->breakerCommandFailed(result.message);
+                               });
+    }
 }
 
 void BreakersPage::applySnapshot(const Snapshot &snapshot)

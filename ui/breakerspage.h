@@ -46,6 +46,9 @@ public:
     QLineEdit *filterEdit() const { return m_filterEdit; }
 
     void setConfirmFunction(ConfirmFunction confirm);
+    /// Where force open / force closed / reset go: by default this page's source; the window
+    /// sends them to every connected source when the operator asks for that.
+    void setCommandTargets(std::function<QList<vega::SnapshotSource *>()> targets);
 
 public Q_SLOTS:
     /// Asks for confirmation, then sends `command` to the selected breaker.
@@ -66,6 +69,7 @@ private:
 
     SnapshotSource *m_engine;
     ConfirmFunction m_confirm;
+    std::function<QList<vega::SnapshotSource *>()> m_targets;
     BreakerTileGrid *m_grid = nullptr;
     BreakerTransitionModel *m_transitions = nullptr;
     QTreeView *m_transitionView = nullptr;

@@ -107,4 +107,10 @@ void HealthTile::setContent(Health health, const QString &value, const QString &
     m_reason->setText(reason.isEmpty() ? missingValueText() : reason);
 }
 
+void HealthTile::setTitle(const QString &title)
+{
+    if (m_title->text() != title)
+        m_title->setText(title);
+}
+
 } // namespace vega::ui

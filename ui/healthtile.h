@@ -18,6 +18,7 @@ public:
     ~HealthTile() override;
 
     QString categoryId() const { return m_categoryId; }
+    void setTitle(const QString &title);
     Health health() const { return m_health; }
     QString valueText() const;
     QString detailText() const;

@@ -3,20 +3,24 @@
 #include "breakerspage.h"
 #include "chartgroup.h"
 #include "configpage.h"
+#include "connectdialog.h"
 #include "connectionspage.h"
 #include "consolestatusbar.h"
 #include "databasepage.h"
 #include "snapshotsource.h"
 #include "eventlooppage.h"
 #include "exportdialog.h"
+#include "fleetpage.h"
 #include "integrationspage.h"
 #include "journalpage.h"
 #include "memorypage.h"
 #include "overviewpage.h"
 #include "report.h"
+#include "remoteagent.h"
 #include "reportpdf.h"
 #include "requestspage.h"
 #include "settingsdialog.h"
+#include "sourceview.h"
 #include "streamspage.h"
 #include "stalenesswatch.h"
 #include "systempage.h"
@@ -26,6 +30,7 @@
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDateTime>
 #include <QDir>
 #include <QFileDialog>
@@ -35,6 +40,7 @@
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPointer>
 #include <QPushButton>
 #include <QSettings>
 #include <QStackedWidget>
@@ -71,7 +77,6 @@ MainWindow::MainWindow(SnapshotSource *engine, QWidget *parent)
     : QMainWindow(parent), m_engine(engine), m_confirm(askConfirmation), m_chooseSaveFile(askSaveFile)
 {
     Q_ASSERT(engine);
-    setWindowTitle(tr("Vega Console"));
     setWindowIcon(QIcon(QStringLiteral(":/vega/vega.svg")));
 
     m_navigation = new QListWidget(this);
@@ -82,51 +87,30 @@ MainWindow::MainWindow(SnapshotSource *engine, QWidget *parent)
         "QListWidget { background: palette(window); font-size: 11pt; outline: 0; }"
         "QListWidget::item { padding: 8px 10px; border-radius: 4px; margin: 1px 4px; }"
         "QListWidget::item:selected { background: palette(highlight); color: palette(highlighted-text); }"));
-    m_stack = new QStackedWidget(this);
-
-    const int intervalMs = engine->config().metrics.snapshotIntervalMs;
-    m_overview = new OverviewPage(engine, m_stack);
-    m_eventLoop = new EventLoopPage(engine, m_stack);
-    m_system = new SystemPage(engine, m_stack);
-    m_requests = new RequestsPage(engine, m_stack);
-    m_connections = new ConnectionsPage(engine, m_stack);
-    m_breakers = new BreakersPage(engine, m_stack);
-    m_database = new DatabasePage(engine, m_stack);
-    m_integrationsPage = new IntegrationsPage(engine, m_stack);
-    m_configPage = new ConfigPage(engine, m_stack);
-    m_memoryPage = new MemoryPage(engine, m_stack);
-    m_streamsPage = new StreamsPage(engine, m_stack);
-    m_journalPage = new EventJournalPage(engine, m_stack);
-    // Charts fill what memory no longer (or not yet) holds from the history database.
-    m_charts = m_stack->findChildren<TimeChart *>();
-    for (TimeChart *chart : std::as_const(m_charts))
-        chart->setHistoryStore(engine->history());
-    // The charts of a page share their time axis: crosshair, window, zoom, live.
-    for (QWidget *page : {static_cast<QWidget *>(m_eventLoop), static_cast<QWidget *>(m_system),
-                          static_cast<QWidget *>(m_requests), static_cast<QWidget *>(m_connections),
-                          static_cast<QWidget *>(m_database), static_cast<QWidget *>(m_integrationsPage),
-                          static_cast<QWidget *>(m_memoryPage), static_cast<QWidget *>(m_streamsPage)})
-        ChartGroup::linkAll(page);
-    // The page asks through the window's confirmation, so one replacement covers every action.
-    m_breakers->setConfirmFunction([this](QWidget *parent, const QString &title, const QString &text) {
-        return m_confirm(parent, title, text);
+    m_outer = new QStackedWidget(this);
+    m_fleet = new FleetPage(m_outer);
+    m_outer->addWidget(m_fleet);
+    connect(m_fleet, &FleetPage::sourceActivated, this, [this](SnapshotSource *source) {
+        setCurrentSource(source);
+        setCurrentPage(OverviewPageIndex);
     });
-    m_statusBar = new ConsoleStatusBar(intervalMs, this);
-    m_staleness = new StalenessWatch(intervalMs, 3, this);
+    connect(m_fleet, &FleetPage::connectRequested, this, &MainWindow::openConnectDialog);
 
+    m_statusBar = new ConsoleStatusBar(engine->config().metrics.snapshotIntervalMs, this);
     createActions();
-    addPage(m_overview, tr("Overview"), tr("Health of every diagnostics category"));
-    addPage(m_eventLoop, tr("Event loop"), tr("Lag and stalls of the GUI event loop"));
-    addPage(m_system, tr("System"), tr("Every diagnostics reading, CPU and memory"));
-    addPage(m_requests, tr("Requests"), tr("HTTP requests: rates, coalescing, cache hits, latency"));
-    addPage(m_connections, tr("Connections"), tr("Connection pools: reuse, connect time, occupancy"));
-    addPage(m_breakers, tr("Breakers"), tr("Circuit breakers: error rate, volume, transitions, actions"));
-    addPage(m_database, tr("Database"), tr("History storage, batch writer and the SQL profiler"));
-    addPage(m_integrationsPage, tr("Integrations"), tr("Health checks of external systems: state, latency, last error"));
-    addPage(m_configPage, tr("Config"), tr("The configuration in force and its validation"));
-    addPage(m_memoryPage, tr("Memory"), tr("RSS, heap in use, tracked types and leak suspects"));
-    addPage(m_streamsPage, tr("Streams"), tr("Streamed responses: buffers, backpressure, throughput"));
-    addPage(m_journalPage, tr("Journal"), tr("Resets, breaker transitions, stalls, validations, leaks, operator actions"));
+    addPage(tr("Overview"), tr("Health of every diagnostics category"));
+    addPage(tr("Event loop"), tr("Lag and stalls of the GUI event loop"));
+    addPage(tr("System"), tr("Every diagnostics reading, CPU and memory"));
+    addPage(tr("Requests"), tr("HTTP requests: rates, coalescing, cache hits, latency"));
+    addPage(tr("Connections"), tr("Connection pools: reuse, connect time, occupancy"));
+    addPage(tr("Breakers"), tr("Circuit breakers: error rate, volume, transitions, actions"));
+    addPage(tr("Database"), tr("History storage, batch writer and the SQL profiler"));
+    addPage(tr("Integrations"), tr("Health checks of external systems: state, latency, last error"));
+    addPage(tr("Config"), tr("The configuration in force and its validation"));
+    addPage(tr("Memory"), tr("RSS, heap in use, tracked types and leak suspects"));
+    addPage(tr("Streams"), tr("Streamed responses: buffers, backpressure, throughput"));
+    addPage(tr("Journal"), tr("Resets, breaker transitions, stalls, validations, leaks, operator actions"));
+    addPage(tr("Fleet"), tr("Every source at once: the local engine and the connected agents"));
     createMenus();
     createToolBar();
 
@@ -135,7 +119,7 @@ MainWindow::MainWindow(SnapshotSource *engine, QWidget *parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(0);
     layout->addWidget(m_navigation);
-    layout->addWidget(m_stack, 1);
+    layout->addWidget(m_outer, 1);
     setCentralWidget(central);
     setStatusBar(m_statusBar);
     m_demoBadge = new QLabel(tr("Demo workload"), this);
@@ -147,38 +131,21 @@ MainWindow::MainWindow(SnapshotSource *engine, QWidget *parent)
            "Start with a configuration to monitor your own integrations."));
     m_demoBadge->hide();
     m_statusBar->insertPermanentWidget(0, m_demoBadge);
-
-    m_pages = {static_cast<SnapshotPage *>(m_overview),    static_cast<SnapshotPage *>(m_eventLoop),
-               static_cast<SnapshotPage *>(m_system),      static_cast<SnapshotPage *>(m_requests),
-               static_cast<SnapshotPage *>(m_connections), static_cast<SnapshotPage *>(m_breakers),
-               static_cast<SnapshotPage *>(m_database),    static_cast<SnapshotPage *>(m_integrationsPage),
-               static_cast<SnapshotPage *>(m_configPage),  static_cast<SnapshotPage *>(m_memoryPage),
-               static_cast<SnapshotPage *>(m_streamsPage), static_cast<SnapshotPage *>(m_journalPage)};
-    for (SnapshotPage *page : std::as_const(m_pages))
-        connect(engine, &SnapshotSource::snapshotAvailable, page, &SnapshotPage::setSnapshot);
-    connect(engine, &SnapshotSource::snapshotAvailable, this, &MainWindow::updateDemoIndicator);
-    connect(engine, &SnapshotSource::snapshotAvailable, this, &MainWindow::updateAnnotations);
-    connect(m_breakers, &BreakersPage::breakerCommanded, m_statusBar,
-            [this](const QString &description) { m_statusBar->showMessage(description, 5000); });
-    connect(m_breakers, &BreakersPage::breakerCommandFailed, m_statusBar,
-            [this](const QString &error) { m_statusBar->showMessage(error, 8000); });
-    connect(m_integrationsPage, &IntegrationsPage::checkRequested, m_statusBar,
-            [this](const QString &description) { m_statusBar->showMessage(description, 5000); });
-    connect(m_configPage, &ConfigPage::validationStarted, m_statusBar,
-            [this] { m_statusBar->showMessage(tr("Validating the configuration…"), 5000); });
-    connect(engine, &SnapshotSource::snapshotAvailable, m_statusBar, &ConsoleStatusBar::setSnapshot);
-    connect(engine, &SnapshotSource::snapshotAvailable, m_staleness, &StalenessWatch::snapshotArrived);
-    connect(m_staleness, &StalenessWatch::staleChanged, m_statusBar, &ConsoleStatusBar::setStale);
-    connect(m_staleness, &StalenessWatch::staleChanged, m_overview, &OverviewPage::setStale);
     connect(m_navigation, &QListWidget::currentRowChanged, this, &MainWindow::onNavigationRowChanged);
 
-    m_statusBar->setSnapshot(engine->latest());
-    updateDemoIndicator(engine->latest());
-    updateAnnotations(engine->latest());
+    addSource(engine);
     restoreSettings();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // Sources may outlive the window, or die with it among its children: either way nothing
+    // of theirs may reach a half-destroyed window.
+    for (SourceView *view : std::as_const(m_views)) {
+        disconnect(view->source(), nullptr, this, nullptr);
+        disconnect(view->source(), nullptr, m_statusBar, nullptr);
+    }
+}
 
 void MainWindow::createActions()
 {
@@ -202,11 +169,33 @@ void MainWindow::createActions()
     m_validateAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_V));
     m_validateAction->setToolTip(tr("Check the configuration: URLs, environment variables, files, host names "
                                     "(Ctrl+Shift+V); the findings show on the Config page"));
-    connect(m_validateAction, &QAction::triggered, this, [this] {
-        m_engine->validateConfig(QStringLiteral("operator"));
-        setCurrentPage(ConfigPageIndex);
-        m_statusBar->showMessage(tr("Validating the configuration…"), 5000);
+    connect(m_validateAction, &QAction::triggered, this, &MainWindow::runValidation);
+
+    m_connectAction = new QAction(style()->standardIcon(QStyle::SP_DriveNetIcon), tr("&Connect to agent…"), this);
+    m_connectAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+    m_connectAction->setToolTip(tr("Watch another machine's engine through its agent (Ctrl+Shift+C)"));
+    connect(m_connectAction, &QAction::triggered, this, &MainWindow::openConnectDialog);
+
+    m_disconnectAction = new QAction(tr("&Disconnect agent"), this);
+    m_disconnectAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+    m_disconnectAction->setToolTip(tr("Stop watching the current agent (Ctrl+Shift+D)"));
+    m_disconnectAction->setEnabled(false);
+    connect(m_disconnectAction, &QAction::triggered, this, [this] {
+        SnapshotSource *source = currentSource();
+        if (!source || source == m_engine)
+            return;
+        const QString name = source->sourceName();
+        if (!m_confirm(this, tr("Disconnect agent"), tr("Stop watching the agent “%1”?").arg(name)))
+            return;
+        removeSource(source);
+        m_statusBar->showMessage(tr("Disconnected from %1").arg(name), 5000);
     });
+
+    m_allSourcesAction = new QAction(tr("Send actions to &every source"), this);
+    m_allSourcesAction->setCheckable(true);
+    m_allSourcesAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A));
+    m_allSourcesAction->setToolTip(tr("Reset stats, validation and breaker commands go to every source, not only "
+                                      "the one shown (Ctrl+Shift+A)"));
 
     m_settingsAction = new QAction(tr("&Settings…"), this);
     m_settingsAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
@@ -222,9 +211,9 @@ void MainWindow::createActions()
     m_pageActions->setExclusive(true);
 }
 
-void MainWindow::addPage(SnapshotPage *page, const QString &title, const QString &toolTip)
+void MainWindow::addPage(const QString &title, const QString &toolTip)
 {
-    const int index = m_stack->addWidget(page);
+    const int index = m_navigation->count();
     auto *item = new QListWidgetItem(title, m_navigation);
     item->setToolTip(toolTip);
 
@@ -242,6 +231,9 @@ void MainWindow::addPage(SnapshotPage *page, const QString &title, const QString
 void MainWindow::createMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(m_connectAction);
+    file->addAction(m_disconnectAction);
+    file->addSeparator();
     file->addAction(m_exportAction);
     file->addSeparator();
     file->addAction(m_quitAction);
@@ -254,6 +246,8 @@ void MainWindow::createMenus()
     QMenu *actions = menuBar()->addMenu(tr("&Actions"));
     actions->addAction(m_resetAction);
     actions->addAction(m_validateAction);
+    actions->addSeparator();
+    actions->addAction(m_allSourcesAction);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(m_aboutAction);
@@ -270,11 +264,20 @@ void MainWindow::createToolBar()
     bar->addAction(m_resetAction);
     bar->addAction(m_validateAction);
     bar->addAction(m_settingsAction);
+    bar->addSeparator();
+    bar->addWidget(new QLabel(tr(" Source: "), bar));
+    m_sourceSelector = new QComboBox(bar);
+    m_sourceSelector->setObjectName(QStringLiteral("sourceSelector"));
+    m_sourceSelector->setToolTip(tr("Whose pages are shown: the local engine or a connected agent"));
+    m_sourceSelector->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    bar->addWidget(m_sourceSelector);
+    connect(m_sourceSelector, &QComboBox::activated, this, [this](int index) { setCurrentSource(index); });
+    bar->addAction(m_connectAction);
 }
 
 int MainWindow::currentPage() const
 {
-    return m_stack->currentIndex();
+    return m_currentPage;
 }
 
 QAction *MainWindow::pageAction(int page) const
@@ -285,7 +288,8 @@ QAction *MainWindow::pageAction(int page) const
 
 bool MainWindow::isStale() const
 {
-    return m_staleness->isStale();
+    const SourceView *view = m_views.value(m_currentView);
+    return view && view->isStale();
 }
 
 bool MainWindow::isDemoShown() const
@@ -299,7 +303,18 @@ void MainWindow::updateDemoIndicator(const SnapshotPtr &snapshot)
     if (demo == isDemoShown())
         return;
     m_demoBadge->setVisible(demo);
-    setWindowTitle(demo ? tr("Vega Console — Demo workload") : tr("Vega Console"));
+    updateWindowTitle();
+}
+
+void MainWindow::updateWindowTitle()
+{
+    QString title = tr("Vega Console");
+    const SnapshotSource *source = currentSource();
+    if (source && source != m_engine)
+        title += QStringLiteral(" — ") + source->sourceName();
+    if (isDemoShown())
+        title += QStringLiteral(" — ") + tr("Demo workload");
+    setWindowTitle(title);
 }
 
 void MainWindow::setConfirmFunction(ConfirmFunction confirm)
@@ -314,16 +329,17 @@ void MainWindow::setSaveFileFunction(SaveFileFunction chooser)
 
 void MainWindow::setCurrentPage(int page)
 {
-    if (page < 0 || page >= m_stack->count())
+    if (page < 0 || page >= PageCount)
         return;
     m_navigation->setCurrentRow(page);
 }
 
 void MainWindow::onNavigationRowChanged(int row)
 {
-    if (row < 0 || row >= m_stack->count())
+    if (row < 0 || row >= PageCount)
         return;
-    m_stack->setCurrentIndex(row);
+    m_currentPage = row;
+    showCurrent();
     if (QAction *action = pageAction(row))
         action->setChecked(true);
     QSettings().setValue(kPageKey, row);
@@ -337,21 +353,42 @@ void MainWindow::resetStats()
            "zero. Exported totals are not affected.");
     if (!m_confirm(this, tr("Reset stats"), text))
         return;
-    m_engine->resetStats(QStringLiteral("operator"));
-    m_statusBar->showMessage(tr("Statistics reset"), 5000);
+    for (SnapshotSource *target : actionTargets())
+        target->resetStats(QStringLiteral("operator"), reportTo(tr("Statistics reset")));
+}
+
+void MainWindow::runValidation()
+{
+    for (SnapshotSource *target : actionTargets())
+        target->validateConfig(QStringLiteral("operator"), reportTo(tr("Validating the configuration…")));
+    setCurrentPage(ConfigPageIndex);
+}
+
+ActionCallback MainWindow::reportTo(const QString &what)
+{
+    return [window = QPointer<MainWindow>(this), what](const ActionResult &result) {
+        if (!window)
+            return;
+        // A remote source's message names it; the local one's plain text is enough.
+        window->m_statusBar->showMessage(result.ok && !result.message.contains(QLatin1Char(':')) ? what
+                                                                                                 : result.message,
+                                         result.ok ? 5000 : 10000);
+    };
 }
 
 void MainWindow::exportReport()
 {
-    auto *dialog = new ExportDialog([engine = m_engine] { return engine->latest(); }, m_engine->history(),
-                                    reportPdfRenderer(), this);
+    SnapshotSource *source = currentSource();
+    auto *dialog = new ExportDialog([source = QPointer<SnapshotSource>(source)] {
+        return source ? source->latest() : SnapshotPtr();
+    }, source->history(), reportPdfRenderer(), this);
     dialog->setObjectName(QStringLiteral("exportDialog"));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     const QString dir = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
     dialog->setPath(QDir(dir).filePath(QStringLiteral("vega-report-") +
                                        QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")) +
                                        QStringLiteral(".html")));
-    if (const auto validation = m_engine->lastValidation())
+    if (const auto validation = source->lastValidation())
         dialog->setValidation(configFindingsToJson(validation->findings));
     dialog->setSaveFileFunction([this](QWidget *parent, const QString &title, const QString &suggested,
                                        const QString &) { return m_chooseSaveFile(parent, title, suggested); });
@@ -392,10 +429,9 @@ void MainWindow::openSettings()
 void MainWindow::setRefreshIntervalMs(int ms)
 {
     m_refreshMs = std::clamp(ms, 250, 10000);
-    for (SnapshotPage *page : std::as_const(m_pages))
-        page->setRefreshIntervalMs(m_refreshMs);
-    for (TimeChart *chart : std::as_const(m_charts))
-        chart->setMinimumUpdateIntervalMs(std::max(250, m_refreshMs / 2));
+    for (SourceView *view : std::as_const(m_views))
+        view->setRefreshIntervalMs(m_refreshMs);
+    m_fleet->setRefreshIntervalMs(m_refreshMs);
     m_statusBar->setRefreshIntervalMs(m_refreshMs);
     QSettings().setValue(kRefreshKey, m_refreshMs);
 }
@@ -418,7 +454,7 @@ void MainWindow::restoreSettings()
         resize(1280, 820);
     restoreState(settings.value(kStateKey).toByteArray());
     const int page = settings.value(kPageKey, int(OverviewPageIndex)).toInt();
-    setCurrentPage(page >= 0 && page < m_stack->count() ? page : int(OverviewPageIndex));
+    setCurrentPage(page >= 0 && page < PageCount ? page : int(OverviewPageIndex));
 }
 
 void MainWindow::saveSettings() const
@@ -429,21 +465,248 @@ void MainWindow::saveSettings() const
     settings.setValue(kPageKey, currentPage());
 }
 
-void MainWindow::updateAnnotations(const SnapshotPtr &snapshot)
+OverviewPage *MainWindow::overviewPage() const
 {
-    if (!snapshot || !snapshot->metrics)
+    return m_views.first()->overviewPage();
+}
+
+EventLoopPage *MainWindow::eventLoopPage() const
+{
+    return m_views.first()->eventLoopPage();
+}
+
+SystemPage *MainWindow::systemPage() const
+{
+    return m_views.first()->systemPage();
+}
+
+RequestsPage *MainWindow::requestsPage() const
+{
+    return m_views.first()->requestsPage();
+}
+
+ConnectionsPage *MainWindow::connectionsPage() const
+{
+    return m_views.first()->connectionsPage();
+}
+
+BreakersPage *MainWindow::breakersPage() const
+{
+    return m_views.first()->breakersPage();
+}
+
+DatabasePage *MainWindow::databasePage() const
+{
+    return m_views.first()->databasePage();
+}
+
+IntegrationsPage *MainWindow::integrationsPage() const
+{
+    return m_views.first()->integrationsPage();
+}
+
+ConfigPage *MainWindow::configPage() const
+{
+    return m_views.first()->configPage();
+}
+
+MemoryPage *MainWindow::memoryPage() const
+{
+    return m_views.first()->memoryPage();
+}
+
+StreamsPage *MainWindow::streamsPage() const
+{
+    return m_views.first()->streamsPage();
+}
+
+EventJournalPage *MainWindow::journalPage() const
+{
+    return m_views.first()->journalPage();
+}
+
+QList<SnapshotSource *> MainWindow::sources() const
+{
+    QList<SnapshotSource *> out;
+    for (const SourceView *view : m_views)
+        out.append(view->source());
+    return out;
+}
+
+SnapshotSource *MainWindow::currentSource() const
+{
+    const SourceView *view = m_views.value(m_currentView);
+    return view ? view->source() : m_engine;
+}
+
+SourceView *MainWindow::sourceView(int index) const
+{
+    return m_views.value(index);
+}
+
+bool MainWindow::actionsToAllSources() const
+{
+    return m_allSourcesAction->isChecked();
+}
+
+void MainWindow::setActionsToAllSources(bool all)
+{
+    m_allSourcesAction->setChecked(all);
+}
+
+QList<SnapshotSource *> MainWindow::actionTargets() const
+{
+    return actionsToAllSources() ? sources() : QList<SnapshotSource *>{currentSource()};
+}
+
+void MainWindow::addSource(SnapshotSource *source)
+{
+    if (!source || sources().contains(source))
         return;
-    const QList<EngineEvent> &events = snapshot->metrics->events;
-    const qint64 newest = events.isEmpty() ? 0 : events.last().wallMs;
-    if (newest == m_lastAnnotatedEventMs && int(events.size()) == m_lastAnnotatedEventCount)
+    auto *view = new SourceView(
+        source, [this](QWidget *parent, const QString &title, const QString &text) { return m_confirm(parent, title, text); },
+        m_outer);
+    m_outer->insertWidget(int(m_views.size()), view);
+    m_views.append(view);
+    view->setRefreshIntervalMs(m_refreshMs);
+    view->setBreakerTargets([this, source = QPointer<SnapshotSource>(source)] {
+        if (actionsToAllSources())
+            return sources();
+        return source ? QList<SnapshotSource *>{source.data()} : QList<SnapshotSource *>{};
+    });
+    connect(view, &SourceView::statusMessage, m_statusBar,
+            [this](const QString &text, int timeoutMs) { m_statusBar->showMessage(text, timeoutMs); });
+    connect(source, &SnapshotSource::linkChanged, this, [this] { rebuildSourceSelector(); });
+    connect(source, &SnapshotSource::snapshotAvailable, this, [this, source] {
+        // An agent announces its name after connecting: keep the selector in step.
+        const int index = sources().indexOf(source);
+        if (index >= 0 && m_sourceSelector->itemData(index).toString() != source->sourceName())
+            rebuildSourceSelector();
+    });
+    m_fleet->addSource(source);
+    rebuildSourceSelector();
+    if (m_views.size() == 1)
+        setCurrentSource(0);
+}
+
+RemoteAgent *MainWindow::connectAgent(const RemoteAgentOptions &options)
+{
+    auto *agent = new RemoteAgent(options, this);
+    addSource(agent);
+    agent->start();
+    return agent;
+}
+
+void MainWindow::removeSource(SnapshotSource *source)
+{
+    const int index = int(sources().indexOf(source));
+    if (index <= 0) // unknown, or the local engine
         return;
-    m_lastAnnotatedEventMs = newest;
-    m_lastAnnotatedEventCount = int(events.size());
-    QList<TimeChart::Annotation> annotations;
-    for (const EngineEvent &e : events)
-        annotations.append({e.wallMs, e.kind, e.source + QStringLiteral(": ") + e.message});
-    for (TimeChart *chart : std::as_const(m_charts))
-        chart->setAnnotations(annotations);
+    SnapshotSource *current = currentSource();
+    SourceView *view = m_views.takeAt(index);
+    m_outer->removeWidget(view);
+    view->deleteLater();
+    m_fleet->removeSource(source);
+    disconnect(source, nullptr, this, nullptr);
+    if (source->parent() == this) {
+        if (auto *agent = qobject_cast<RemoteAgent *>(source))
+            agent->stop();
+        source->deleteLater();
+    }
+    m_currentView = -1;
+    setCurrentSource(current == source ? 0 : int(sources().indexOf(current)));
+}
+
+void MainWindow::setCurrentSource(SnapshotSource *source)
+{
+    const int index = int(sources().indexOf(source));
+    if (index >= 0)
+        setCurrentSource(index);
+}
+
+void MainWindow::setCurrentSource(int index)
+{
+    if (index < 0 || index >= int(m_views.size()))
+        return;
+    const bool changed = index != m_currentView;
+    m_currentView = index;
+    SourceView *view = m_views.at(index);
+    SnapshotSource *source = view->source();
+    if (changed) {
+        for (const QMetaObject::Connection &c : std::as_const(m_currentConnections))
+            disconnect(c);
+        m_currentConnections = {
+            connect(source, &SnapshotSource::snapshotAvailable, m_statusBar, &ConsoleStatusBar::setSnapshot),
+            connect(source, &SnapshotSource::snapshotAvailable, this, &MainWindow::updateDemoIndicator),
+            connect(view->staleness(), &StalenessWatch::staleChanged, m_statusBar, &ConsoleStatusBar::setStale),
+        };
+        m_statusBar->setSnapshot(source->latest());
+        m_statusBar->setStale(view->isStale());
+        updateDemoIndicator(source->latest());
+    }
+    m_disconnectAction->setEnabled(source != m_engine);
+    rebuildSourceSelector();
+    updateWindowTitle();
+    showCurrent();
+}
+
+void MainWindow::showCurrent()
+{
+    if (m_currentPage == FleetPageIndex) {
+        m_outer->setCurrentWidget(m_fleet);
+        return;
+    }
+    SourceView *view = m_views.value(m_currentView);
+    if (!view)
+        return;
+    view->setCurrentPage(m_currentPage);
+    m_outer->setCurrentWidget(view);
+}
+
+void MainWindow::rebuildSourceSelector()
+{
+    if (!m_sourceSelector)
+        return;
+    const QSignalBlocker block(m_sourceSelector);
+    const QList<SnapshotSource *> all = sources();
+    while (m_sourceSelector->count() > int(all.size()))
+        m_sourceSelector->removeItem(m_sourceSelector->count() - 1);
+    for (int i = 0; i < int(all.size()); ++i) {
+        const SnapshotSource *s = all.at(i);
+        QString text = s->sourceName();
+        switch (s->link()) {
+        case SnapshotSource::Link::Local:
+            text = tr("%1 (this console)").arg(text);
+            break;
+        case SnapshotSource::Link::Connecting:
+            text = tr("%1 (connecting)").arg(text);
+            break;
+        case SnapshotSource::Link::Lost:
+            text = tr("%1 (lost)").arg(text);
+            break;
+        case SnapshotSource::Link::Connected:
+            break;
+        }
+        if (i < m_sourceSelector->count()) {
+            m_sourceSelector->setItemText(i, text);
+            m_sourceSelector->setItemData(i, s->sourceName());
+        } else {
+            m_sourceSelector->addItem(text, s->sourceName());
+        }
+    }
+    m_sourceSelector->setCurrentIndex(m_currentView);
+    m_allSourcesAction->setEnabled(all.size() > 1);
+}
+
+void MainWindow::openConnectDialog()
+{
+    ConnectDialog dialog(this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    RemoteAgent *agent = connectAgent(dialog.options());
+    setCurrentSource(agent);
+    setCurrentPage(FleetPageIndex);
+    m_statusBar->showMessage(tr("Connecting to %1…").arg(agent->streamUrl().toString()), 5000);
 }
 
 } // namespace vega::ui

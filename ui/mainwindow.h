@@ -1,6 +1,7 @@
 #pragma once
 
 #include "snapshot.h"
+#include "snapshotsource.h"
 #include "theme.h"
 
 #include <QMainWindow>
@@ -10,13 +11,16 @@
 QT_BEGIN_NAMESPACE
 class QAction;
 class QActionGroup;
+class QComboBox;
 class QLabel;
 class QListWidget;
 class QStackedWidget;
 QT_END_NAMESPACE
 
 namespace vega {
+class RemoteAgent;
 class SnapshotSource;
+struct RemoteAgentOptions;
 }
 
 namespace vega::ui {
@@ -25,6 +29,8 @@ class BreakersPage;
 class ConnectionsPage;
 class ConfigPage;
 class DatabasePage;
+class FleetPage;
+class SourceView;
 class EventJournalPage;
 class IntegrationsPage;
 class MemoryPage;
@@ -39,9 +45,11 @@ class StalenessWatch;
 class SystemPage;
 
 /**
- * The console's window. It only assembles: a page list on the left, the pages in a stack,
- * menus, a toolbar and the status bar, and wires the engine's snapshots to them. Export opens
- * the ExportDialog (format, sections, progress, cancel); actions go to the engine.
+ * The console's window. It only assembles: a page list on the left, the current source's
+ * pages (a SourceView per source: the local engine and every connected agent), the Fleet page
+ * over all sources, menus, a toolbar with the source selector, and the status bar. Export
+ * opens the ExportDialog (format, sections, progress, cancel); actions go to the current
+ * source, or to every source when "Send actions to every source" is on.
  */
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -62,6 +70,7 @@ public:
         MemoryPageIndex,
         StreamsPageIndex,
         JournalPageIndex,
+        FleetPageIndex,
         PageCount
     };
 
@@ -75,18 +84,40 @@ public:
     ~MainWindow() override;
 
     int currentPage() const;
-    OverviewPage *overviewPage() const { return m_overview; }
-    EventLoopPage *eventLoopPage() const { return m_eventLoop; }
-    SystemPage *systemPage() const { return m_system; }
-    RequestsPage *requestsPage() const { return m_requests; }
-    ConnectionsPage *connectionsPage() const { return m_connections; }
-    BreakersPage *breakersPage() const { return m_breakers; }
-    DatabasePage *databasePage() const { return m_database; }
-    IntegrationsPage *integrationsPage() const { return m_integrationsPage; }
-    ConfigPage *configPage() const { return m_configPage; }
-    MemoryPage *memoryPage() const { return m_memoryPage; }
-    StreamsPage *streamsPage() const { return m_streamsPage; }
-    EventJournalPage *journalPage() const { return m_journalPage; }
+    // The pages of the local engine's view (the first source).
+    OverviewPage *overviewPage() const;
+    EventLoopPage *eventLoopPage() const;
+    SystemPage *systemPage() const;
+    RequestsPage *requestsPage() const;
+    ConnectionsPage *connectionsPage() const;
+    BreakersPage *breakersPage() const;
+    DatabasePage *databasePage() const;
+    IntegrationsPage *integrationsPage() const;
+    ConfigPage *configPage() const;
+    MemoryPage *memoryPage() const;
+    StreamsPage *streamsPage() const;
+    EventJournalPage *journalPage() const;
+    FleetPage *fleetPage() const { return m_fleet; }
+
+    // Sources: the local engine first, then the agents in the order they were added.
+    QList<vega::SnapshotSource *> sources() const;
+    vega::SnapshotSource *currentSource() const;
+    int currentSourceIndex() const { return m_currentView; }
+    void setCurrentSource(int index);
+    void setCurrentSource(vega::SnapshotSource *source);
+    SourceView *sourceView(int index) const;
+    /// Adds a source (not owned) with its own view of every page, and a fleet tile.
+    void addSource(vega::SnapshotSource *source);
+    /// Connects to an agent: a RemoteAgent owned by the window, started at once.
+    vega::RemoteAgent *connectAgent(const vega::RemoteAgentOptions &options);
+    /// Removes a source added with addSource() or connectAgent() (an agent is stopped and
+    /// deleted); the local engine stays.
+    void removeSource(vega::SnapshotSource *source);
+    /// Whether operator actions go to every source instead of the current one.
+    bool actionsToAllSources() const;
+    void setActionsToAllSources(bool all);
+    /// The sources an action goes to now.
+    QList<vega::SnapshotSource *> actionTargets() const;
     ConsoleStatusBar *consoleStatusBar() const { return m_statusBar; }
     bool isStale() const;
     /// Whether the "Demo workload" badge is shown (the engine runs its built-in demo).
@@ -95,6 +126,9 @@ public:
     QAction *exportReportAction() const { return m_exportAction; }
     QAction *resetStatsAction() const { return m_resetAction; }
     QAction *validateAction() const { return m_validateAction; }
+    QAction *connectAgentAction() const { return m_connectAction; }
+    QAction *disconnectAgentAction() const { return m_disconnectAction; }
+    QAction *allSourcesAction() const { return m_allSourcesAction; }
     QAction *quitAction() const { return m_quitAction; }
     QAction *pageAction(int page) const;
 
@@ -108,6 +142,10 @@ public Q_SLOTS:
     /// Opens the export dialog (JSON, HTML, PDF or a ZIP support bundle).
     void exportReport();
     void showAbout();
+    /// Opens the Connect dialog (File > Connect to agent…).
+    void openConnectDialog();
+    /// Runs a validation on the action targets and shows the Config page.
+    void runValidation();
     /// Opens the settings dialog (refresh interval, theme) and applies what is accepted.
     void openSettings();
     /// Redraw the pages at most once per `ms`; kept in QSettings.
@@ -126,42 +164,37 @@ private:
     void createActions();
     void createMenus();
     void createToolBar();
-    void addPage(SnapshotPage *page, const QString &title, const QString &toolTip);
+    void addPage(const QString &title, const QString &toolTip);
     void onNavigationRowChanged(int row);
-    /// Resets, stalls and breaker transitions of the snapshot's events, marked on every chart.
-    void updateAnnotations(const vega::SnapshotPtr &snapshot);
+    void showCurrent();
     void updateDemoIndicator(const vega::SnapshotPtr &snapshot);
+    void updateWindowTitle();
+    void rebuildSourceSelector();
+    /// Reports the outcome of an action in the status bar.
+    vega::ActionCallback reportTo(const QString &what);
     void restoreSettings();
     void saveSettings() const;
 
-    SnapshotSource *m_engine;
+    SnapshotSource *m_engine; // the local engine
     ConfirmFunction m_confirm;
     SaveFileFunction m_chooseSaveFile;
 
     QListWidget *m_navigation = nullptr;
-    QStackedWidget *m_stack = nullptr;
-    OverviewPage *m_overview = nullptr;
-    EventLoopPage *m_eventLoop = nullptr;
-    SystemPage *m_system = nullptr;
-    RequestsPage *m_requests = nullptr;
-    ConnectionsPage *m_connections = nullptr;
-    BreakersPage *m_breakers = nullptr;
-    DatabasePage *m_database = nullptr;
-    IntegrationsPage *m_integrationsPage = nullptr;
-    ConfigPage *m_configPage = nullptr;
-    MemoryPage *m_memoryPage = nullptr;
-    StreamsPage *m_streamsPage = nullptr;
-    EventJournalPage *m_journalPage = nullptr;
-    QList<TimeChart *> m_charts;
-    QList<SnapshotPage *> m_pages;
+    QStackedWidget *m_outer = nullptr; // every SourceView, then the Fleet page
+    QList<SourceView *> m_views;
+    int m_currentView = -1;
+    int m_currentPage = 0;
+    FleetPage *m_fleet = nullptr;
+    QComboBox *m_sourceSelector = nullptr;
+    QList<QMetaObject::Connection> m_currentConnections; // status bar <- current source
     QAction *m_settingsAction = nullptr;
     int m_refreshMs = 1000;
     Theme m_theme = Theme::System;
-    qint64 m_lastAnnotatedEventMs = -1;
-    int m_lastAnnotatedEventCount = -1;
     QLabel *m_demoBadge = nullptr;
     ConsoleStatusBar *m_statusBar = nullptr;
-    StalenessWatch *m_staleness = nullptr;
+    QAction *m_connectAction = nullptr;
+    QAction *m_disconnectAction = nullptr;
+    QAction *m_allSourcesAction = nullptr;
 
     QAction *m_exportAction = nullptr;
     QAction *m_quitAction = nullptr;
