@@ -2,6 +2,7 @@
 
 #include "database.h"
 #include "jsonparser.h"
+#include "redisclient.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -208,6 +209,46 @@ QString checkKeyHashes(const QString &text)
 int editDistance(const QString &a, const QString &b);
 QString formatNumber(double v);
 
+// redis.url: structure, and no literal password (only ${NAME} references). Environment
+// references are checked for syntax here; unset variables are reported by checkRedis().
+QString checkRedisUrl(const QString &url)
+{
+    const QString syntax = environmentSyntaxError(url);
+    if (!syntax.isEmpty())
+        return syntax;
+    const qsizetype scheme = url.indexOf(QLatin1String("://"));
+    if (scheme >= 0) {
+        const qsizetype slash = url.indexOf(QLatin1Char('/'), scheme + 3);
+        const QString authority = url.mid(scheme + 3, slash < 0 ? -1 : slash - scheme - 3);
+        const qsizetype at = authority.lastIndexOf(QLatin1Char('@'));
+        if (at >= 0) {
+            const QString userInfo = authority.left(at);
+            const qsizetype colon = userInfo.indexOf(QLatin1Char(':'));
+            const QString password = colon < 0 ? userInfo : userInfo.mid(colon + 1);
+            if (!password.isEmpty() && !isPureEnvironmentReference(password))
+                return QStringLiteral("a password must not be written in the URL; reference an environment "
+                                      "variable instead (redis://:${REDIS_PASSWORD}@host:6379)");
+        }
+    }
+    static const QRegularExpression reference(QStringLiteral("\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}"));
+    QString probe = url;
+    probe.replace(reference, QStringLiteral("x"));
+    QString error;
+    return parseRedisUrl(probe, nullptr, &error) ? QString() : error;
+}
+
+QString checkRedisKeyPrefix(const QString &prefix)
+{
+    if (prefix.size() > 64)
+        return QStringLiteral("at most 64 characters");
+    for (const QChar c : prefix) {
+        if (c.isSpace() || c == QLatin1Char('{') || c == QLatin1Char('}') || c.unicode() < 0x20)
+            return QStringLiteral("must not contain spaces, control characters, '{' or '}' (the tier adds its own "
+                                  "hash tag)");
+    }
+    return {};
+}
+
 QString checkIntegrationKind(const QString &text)
 {
     IntegrationKind kind;
@@ -398,6 +439,40 @@ const QList<Leaf> &leaves()
                  "An upstream silent this long mid-stream fails; 0 waits forever."),
         VEGA_INT("memory.cleanup_interval_ms", memory.cleanupIntervalMs, 100, 3600000,
                  "How often the engine releases what it can leak (abandoned entries, idle connections)."),
+        VEGA_BOOL("redis.enabled", http.redis.enabled,
+                  "Share cached GET responses and coalesce fetches across instances through Redis (docs/REDIS.md)."),
+        Leaf{QStringLiteral("redis.url"), Kind::String, 0, 0,
+             QStringLiteral("redis://[[user]:password@]host[:port][/db]; the password only as a ${NAME} reference."),
+             [](EngineConfig &, double) {}, [](const EngineConfig &) { return 0.0; }, {},
+             [](EngineConfig &c, const QString &v) { c.http.redis.url = v; },
+             [](const EngineConfig &c) { return redactUrlPassword(c.http.redis.url); }, checkRedisUrl},
+        VEGA_STRING("redis.key_prefix", http.redis.keyPrefix, checkRedisKeyPrefix,
+                    "Prepended to every Redis key; instances share entries only under the same prefix."),
+        VEGA_INT("redis.connect_timeout_ms", http.redis.connectTimeoutMs, 1, 600000,
+                 "Connecting (with AUTH, SELECT and a PING) must finish within this."),
+        VEGA_INT("redis.command_timeout_ms", http.redis.commandTimeoutMs, 1, 60000,
+                 "A Redis command not answered within this fails; the request goes on without Redis."),
+        VEGA_INT("redis.reconnect_base_ms", http.redis.reconnectBaseMs, 1, 600000,
+                 "First delay before reconnecting; doubles per failed attempt."),
+        VEGA_INT("redis.reconnect_cap_ms", http.redis.reconnectCapMs, 1, 3600000, "Longest delay between reconnects."),
+        VEGA_INT("redis.lock_ttl_ms", http.redis.lockTtlMs, 10, 600000,
+                 "Lifetime of a fetch lock; bounds how long other instances wait for the fetching one."),
+        VEGA_INT("redis.wait_poll_ms", http.redis.waitPollMs, 1, 60000,
+                 "How often a waiting instance looks for the fetching instance's value."),
+        VEGA_INT("redis.max_value_kb", http.redis.maxValueKb, 1, 524288,
+                 "Larger responses are cached locally only, not in Redis (KiB, encoded)."),
+        VEGA_INT("redis.breaker.window", http.redis.breakerWindow, 1, 100000,
+                 "Redis commands the breaker judges (the last N)."),
+        VEGA_INT("redis.breaker.minimum_calls", http.redis.breakerMinimumCalls, 1, 100000,
+                 "Commands needed in the window before the breaker may open."),
+        VEGA_NUM("redis.breaker.failure_rate_percent", http.redis.breakerFailureRatePercent, 1, 100,
+                 "Open when failed or timed-out commands reach this share of the window."),
+        VEGA_INT("redis.breaker.open_base_ms", http.redis.breakerOpenBaseMs, 1, 86400000,
+                 "First open period; then half-open probe commands decide."),
+        VEGA_INT("redis.breaker.open_cap_ms", http.redis.breakerOpenCapMs, 1, 86400000,
+                 "Longest open period (it doubles per consecutive trip)."),
+        VEGA_INT("redis.breaker.half_open_calls", http.redis.breakerHalfOpenCalls, 1, 10000,
+                 "Probe commands let through when half-open."),
     };
     static const QList<Leaf> withPolicies = [] {
         QList<Leaf> all = table;
@@ -490,6 +565,7 @@ public:
         checkThresholdOrder();
         resolveHosts();
         checkPolicyOrder();
+        checkRedis();
         finishIntegrations();
         for (auto it = m_positions.constBegin(); it != m_positions.constEnd(); ++it)
             m_result->positions.insert(jsonPath(it.key()), it.value());
@@ -501,6 +577,53 @@ public:
         for (auto it = m_result->config.http.hosts.constBegin(); it != m_result->config.http.hosts.constEnd(); ++it) {
             if (!m_integrationHostKeys.contains(it.key()))
                 checkPolicyOrderOf(it.value(), QStringLiteral("http.hosts.") + it.key() + QLatin1Char('.'));
+        }
+    }
+
+    /// Orderings of the redis section, and unset variables its URL references.
+    void checkRedis()
+    {
+        const RedisConfig &r = m_result->config.http.redis;
+        const struct {
+            const char *low;
+            const char *high;
+            double lo;
+            double hi;
+        } pairs[] = {
+            {"redis.reconnect_base_ms", "redis.reconnect_cap_ms", double(r.reconnectBaseMs), double(r.reconnectCapMs)},
+            {"redis.breaker.open_base_ms", "redis.breaker.open_cap_ms", double(r.breakerOpenBaseMs),
+             double(r.breakerOpenCapMs)},
+            {"redis.wait_poll_ms", "redis.lock_ttl_ms", double(r.waitPollMs), double(r.lockTtlMs)},
+            {"redis.command_timeout_ms", "redis.lock_ttl_ms", double(r.commandTimeoutMs), double(r.lockTtlMs)},
+        };
+        for (const auto &p : pairs) {
+            if (p.lo <= p.hi)
+                continue;
+            const QString low = QString::fromLatin1(p.low);
+            const QString high = QString::fromLatin1(p.high);
+            const QString at = m_positions.contains(high) || !m_positions.contains(low) ? high : low;
+            const auto pos = m_positions.value(at, {0, 0});
+            add(Severity::Error, at, pos.first, pos.second, m_raw.value(at),
+                QStringLiteral("%1 (%2) must not exceed %3 (%4)")
+                    .arg(low.section(QLatin1Char('.'), 1), formatNumber(p.lo), high.section(QLatin1Char('.'), 1),
+                         formatNumber(p.hi)));
+        }
+        const QString urlPath = QStringLiteral("redis.url");
+        if (r.enabled && m_positions.contains(urlPath)) {
+            QStringList missing;
+            expandEnvironment(r.url, &missing);
+            const auto pos = m_positions.value(urlPath);
+            for (const QString &name : std::as_const(missing))
+                add(Severity::Warning, urlPath, pos.first, pos.second, QString(),
+                    QStringLiteral("environment variable %1 is not set: the Redis tier will stay down").arg(name));
+        }
+        if (r.breakerMinimumCalls > r.breakerWindow) {
+            const QString at = QStringLiteral("redis.breaker.minimum_calls");
+            const auto pos = m_positions.value(at, {0, 0});
+            add(Severity::Warning, at, pos.first, pos.second, m_raw.value(at),
+                QStringLiteral("minimum_calls (%1) is larger than window (%2); the window's size is used")
+                    .arg(r.breakerMinimumCalls)
+                    .arg(r.breakerWindow));
         }
     }
 
@@ -1335,6 +1458,7 @@ QList<ConfigFinding> ConfigLoader::checkOrdering(const EngineConfig &config)
     Checker checker(QString(), &result);
     checker.checkThresholdOrder();
     checker.checkPolicyOrder();
+    checker.checkRedis();
     return result.findings;
 }
 

@@ -210,7 +210,7 @@ public:
     /// reference is written verbatim, any other is "<redacted>", as is a password in a URL.
     static QJsonObject toJson(const EngineConfig &config);
     /// The ordering checks of the loader (thresholds warning/critical, retry base/cap,
-    /// breaker open base/cap, attempt/deadline), on a configuration built in code; findings
+    /// breaker open base/cap, attempt/deadline, the redis section's), on a configuration built in code; findings
     /// carry paths but no file position.
     static QList<ConfigFinding> checkOrdering(const EngineConfig &config);
 };

@@ -299,6 +299,20 @@ public:
         nextAttempt();
     }
 
+    /// Asks the Redis tier first (a GET that missed the local cache); any answer other than
+    /// a value continues with start(), at once when Redis cannot be asked.
+    void startShared(SharedCacheTier *tier)
+    {
+        m_phase = Phase::Shared;
+        QPointer<HttpFlight> self(this);
+        const bool asked = tier->lookup(m_key, m_coalescable, this, [self](const SharedLookup &result) {
+            if (self)
+                self->onSharedLookup(result);
+        });
+        if (!asked)
+            startAfterShared();
+    }
+
     /// The pool gave this flight a slot: put the attempt on the wire.
     void send()
     {
@@ -349,13 +363,72 @@ protected:
             deadlineExceeded();
             break;
         case Phase::Idle:
+        case Phase::Shared:
         case Phase::Done:
             break;
         }
     }
 
 private:
-    enum class Phase { Idle, RateLimit, Pool, Wire, Backoff, Done };
+    enum class Phase { Idle, Shared, RateLimit, Pool, Wire, Backoff, Done };
+
+    void startAfterShared()
+    {
+        m_phase = Phase::Idle;
+        start();
+    }
+
+    void onSharedLookup(const SharedLookup &result)
+    {
+        SharedCacheTier *tier = m_client->m_shared.get();
+        if (m_phase != Phase::Shared) {
+            // Abandoned while asking: a lock granted now must not block the other instances.
+            if (result.outcome == SharedLookup::Outcome::LockAcquired && tier)
+                tier->release(m_key, result.lockToken);
+            return;
+        }
+        switch (result.outcome) {
+        case SharedLookup::Outcome::Hit:
+            answerFromShared(result);
+            return;
+        case SharedLookup::Outcome::LockAcquired:
+            m_lockToken = result.lockToken;
+            break;
+        case SharedLookup::Outcome::Locked: {
+            // Another instance is fetching: wait for its value, but never so long that the
+            // wait alone could make this request miss its deadline.
+            const int waitMs = int(std::min<qint64>(tier->config().lockTtlMs, remainingMs() / 2));
+            QPointer<HttpFlight> self(this);
+            if (waitMs > 0 && tier->waitFor(m_key, waitMs, this, [self](const SharedLookup &r) {
+                    if (!self || self->m_phase != Phase::Shared)
+                        return;
+                    if (r.outcome == SharedLookup::Outcome::Hit)
+                        self->answerFromShared(r);
+                    else
+                        self->startAfterShared();
+                }))
+                return;
+            break;
+        }
+        case SharedLookup::Outcome::Miss:
+        case SharedLookup::Outcome::Unavailable:
+            break;
+        }
+        startAfterShared();
+    }
+
+    void answerFromShared(const SharedLookup &result)
+    {
+        if (result.ttlMs > 0)
+            m_client->m_cache->put(m_key, result.response, result.ttlMs);
+        ++m_client->m_totals.sharedCacheHits;
+        HttpResponse r;
+        r.status = result.response.status;
+        r.headers = result.response.headers;
+        r.body = result.response.body;
+        r.fromCache = true;
+        finish(std::move(r));
+    }
 
     qint64 remainingMs() const
     {
@@ -680,6 +753,8 @@ private:
         c.status = r.status;
         c.headers = r.headers;
         c.body = r.body;
+        if (SharedCacheTier *tier = m_client->m_shared.get())
+            tier->store(m_key, c, decision.ttlMs, std::exchange(m_lockToken, {}));
         m_client->m_cache->put(m_key, std::move(c), decision.ttlMs);
     }
 
@@ -721,6 +796,9 @@ private:
             m_host->limiter->cancel(m_waiterId);
             m_waiterId = 0;
         }
+        // No value is coming from this instance: let the others stop waiting for it.
+        if (!m_lockToken.isEmpty() && m_client->m_shared && !m_client->m_destroying)
+            m_client->m_shared->release(m_key, std::exchange(m_lockToken, {}));
     }
 
     void finish(HttpResponse r)
@@ -775,6 +853,7 @@ private:
     CircuitBreaker::Permit m_hostPermit;
     CircuitBreaker::Permit m_endpointPermit;
     quint64 m_waiterId = 0;
+    QByteArray m_lockToken; // the Redis fetch lock this flight holds for every instance
     static inline quint64 s_waiterIds = 0;
 };
 
@@ -841,6 +920,12 @@ HttpClient::HttpClient(MetricsRegistry *registry, const HttpConfig &config, Cloc
     cacheOptions.maxEntries = config.defaults.cacheMaxEntries;
     cacheOptions.maxBytes = qint64(config.defaults.cacheMaxMb) * 1024 * 1024;
     m_cache = std::make_unique<ResponseCache>(cacheOptions, clock, registry, QStringLiteral("http"));
+    if (config.redis.enabled) {
+        m_shared = SharedCacheTier::create(config.redis, registry, clock, &m_sharedError);
+        if (!m_shared)
+            registry->recordEvent(QStringLiteral("redis"), QStringLiteral("redis"),
+                                  QStringLiteral("shared cache disabled: ") + m_sharedError);
+    }
     m_cleanupTimer.setInterval(config.defaults.cleanupIntervalMs);
     connect(&m_cleanupTimer, &QTimer::timeout, this, &HttpClient::cleanupIdle);
     m_cleanupTimer.start();
@@ -981,7 +1066,8 @@ HttpCall *HttpClient::send(const HttpRequest &request)
             return call;
         }
     }
-    if (method == "GET" && request.useCache && host->policy.cache) {
+    const bool cacheable = method == "GET" && request.useCache && host->policy.cache;
+    if (cacheable) {
         if (auto hit = m_cache->get(key)) {
             ++m_totals.cacheHits;
             HttpResponse r;
@@ -1001,7 +1087,11 @@ HttpCall *HttpClient::send(const HttpRequest &request)
     flight->addWaiter(call);
     if (coalescable)
         m_flights.insert(std::move(key), flight);
-    flight->start(); // any outcome reaches the caller asynchronously
+    // Any outcome reaches the caller asynchronously.
+    if (m_shared && cacheable)
+        flight->startShared(m_shared.get());
+    else
+        flight->start();
     return call;
 }
 
@@ -1188,6 +1278,19 @@ bool HttpClient::commandBreaker(const QString &name, BreakerCommand command)
         break;
     }
     return true;
+}
+
+SharedCacheStatus HttpClient::sharedCacheStatus() const
+{
+    if (m_shared)
+        return m_shared->status();
+    SharedCacheStatus s;
+    if (m_config.redis.enabled) {
+        s.enabled = true;
+        s.state = QStringLiteral("down");
+        s.lastError = m_sharedError;
+    }
+    return s;
 }
 
 int HttpClient::invalidateCache(const QByteArray &keyPrefix)

@@ -4,6 +4,7 @@
 #include "liveobjects.h"
 #include "httppolicy.h"
 #include "requestkey.h"
+#include "sharedcache.h"
 
 #include <QByteArray>
 #include <QHash>
@@ -123,6 +124,7 @@ struct HttpTotals {
     quint64 coalesced = 0; // callers that joined an in-flight call
     quint64 cacheHits = 0;
     quint64 cacheMisses = 0;
+    quint64 sharedCacheHits = 0; // answered from the Redis tier (also counted as cacheMisses)
     quint64 backendRequests = 0; // requests written to the network, retries included
     quint64 connectionsOpened = 0;
     quint64 breakerRejections = 0;
@@ -183,6 +185,12 @@ enum class BreakerCommand { ForceOpen, ForceClosed, Reset };
  * that once per reply, so when Qt itself silently resends a request on a fresh connection (the
  * old one died before any response byte), that extra connection is not counted.
  *
+ * With `redis.enabled`, a GET that misses the response cache asks the shared Redis tier next
+ * (SharedCacheTier, docs/REDIS.md): a hit is answered from it (fromCache, and fills the local
+ * cache); on a miss one instance takes a short fetch lock and the others wait for its value.
+ * The coalescer stays first, so one client has at most one Redis lookup per key in flight.
+ * Redis trouble never fails a request: the request goes on down the pipeline at once.
+ *
  * The pool admits at most maxConnections requests per host to the wire (the rest wait in
  * order), so QNetworkAccessManager never opens more connections than that; Qt itself caps a
  * host at 6 connections. Timers (attempt timeout, deadline, backoff) run in real time; the
@@ -224,6 +232,12 @@ public:
     /// Backend calls in progress (each may serve several coalesced callers).
     int activeFlights() const { return m_liveFlights; }
 
+    /// The Redis tier's health and counts; `enabled` false when config.redis.enabled is not
+    /// set. A redis.url that cannot be used leaves the tier down with the reason in lastError.
+    SharedCacheStatus sharedCacheStatus() const;
+    /// The tier, or null when disabled (or its URL was unusable).
+    SharedCacheTier *sharedCache() const { return m_shared.get(); }
+
 private:
     friend class HttpFlight;
     friend class HttpCall;
@@ -242,6 +256,8 @@ private:
     HttpConfig m_config;
     Clock *m_clock;
     std::unique_ptr<ResponseCache> m_cache;
+    std::unique_ptr<SharedCacheTier> m_shared; // null unless config.redis.enabled
+    QString m_sharedError;                      // why the configured tier could not be built
     std::map<QString, std::unique_ptr<Host>> m_hosts; // sorted: summaries list hosts in order
     QHash<QByteArray, HttpFlight *> m_flights;        // coalescable calls in progress, by key
     QHash<QByteArray, quint64> m_topKeys;             // bounded "space-saving" counts of coalesced keys

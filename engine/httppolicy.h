@@ -56,10 +56,32 @@ struct HttpPolicy {
     int deadlineMs = 30000;
 };
 
+/// The optional Redis tier behind the response cache (section `redis`; see docs/REDIS.md).
+struct RedisConfig {
+    bool enabled = false;
+    /// redis://[[user]:password@]host[:port][/db]; the password may be a ${NAME} reference.
+    QString url = QStringLiteral("redis://127.0.0.1:6379");
+    QString keyPrefix = QStringLiteral("vega:");
+    int connectTimeoutMs = 1000;
+    int commandTimeoutMs = 50;
+    int reconnectBaseMs = 100;
+    int reconnectCapMs = 5000;
+    int lockTtlMs = 2000;
+    int waitPollMs = 10;
+    int maxValueKb = 1024;
+    int breakerWindow = 20;
+    int breakerMinimumCalls = 5;
+    double breakerFailureRatePercent = 50;
+    int breakerOpenBaseMs = 1000;
+    int breakerOpenCapMs = 30000;
+    int breakerHalfOpenCalls = 3;
+};
+
 /// Policies for every host: defaults, and overrides keyed by "host" or "host:port".
 struct HttpConfig {
     HttpPolicy defaults;
     QMap<QString, HttpPolicy> hosts;
+    RedisConfig redis;
     HttpPolicy policyFor(const QUrl &url) const;
 };
 

@@ -1,0 +1,600 @@
+#include "config.h"
+#include "httpclient.h"
+#include "localhttpserver.h"
+#include "metrics.h"
+#include "requestkey.h"
+#include "sharedcache.h"
+
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QMutex>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <vector>
+
+using namespace vega;
+
+namespace {
+
+quint16 freePort()
+{
+    QTcpServer probe;
+    if (!probe.listen(QHostAddress::LocalHost, 0))
+        return 0;
+    const quint16 port = probe.serverPort();
+    probe.close();
+    return port;
+}
+
+/// A real redis-server in the foreground on 127.0.0.1, killed on destruction.
+class RedisServer {
+public:
+    static QString binary() { return QStandardPaths::findExecutable(QStringLiteral("redis-server")); }
+
+    explicit RedisServer(quint16 port = 0) : m_port(port ? port : freePort()) {}
+    ~RedisServer() { stop(); }
+
+    bool start()
+    {
+        stop();
+        m_process = std::make_unique<QProcess>();
+        m_process->setProcessChannelMode(QProcess::MergedChannels);
+        m_process->start(binary(), {QStringLiteral("--port"), QString::number(m_port), QStringLiteral("--save"),
+                                    QString(), QStringLiteral("--appendonly"), QStringLiteral("no"),
+                                    QStringLiteral("--bind"), QStringLiteral("127.0.0.1"), QStringLiteral("--dir"),
+                                    m_dir.path()});
+        if (!m_process->waitForStarted(10000))
+            return false;
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < 15000) {
+            if (ping())
+                return true;
+            if (m_process->state() != QProcess::Running)
+                return false;
+            QTest::qWait(50);
+        }
+        return false;
+    }
+
+    bool ping() const
+    {
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, m_port);
+        if (!s.waitForConnected(1000))
+            return false;
+        s.write("PING\r\n");
+        if (!s.waitForBytesWritten(1000) || !s.waitForReadyRead(1000))
+            return false;
+        return s.readAll().startsWith("+PONG");
+    }
+
+    void stop()
+    {
+        if (!m_process)
+            return;
+        if (m_process->processId() > 0)
+            ::kill(pid_t(m_process->processId()), SIGCONT);
+        m_process->kill();
+        m_process->waitForFinished(10000);
+        m_process.reset();
+    }
+    void pause()
+    {
+        if (m_process && m_process->processId() > 0)
+            ::kill(pid_t(m_process->processId()), SIGSTOP);
+    }
+    void resume()
+    {
+        if (m_process && m_process->processId() > 0)
+            ::kill(pid_t(m_process->processId()), SIGCONT);
+    }
+
+    quint16 port() const { return m_port; }
+    QString url() const { return QStringLiteral("redis://127.0.0.1:%1").arg(m_port); }
+
+private:
+    quint16 m_port;
+    QTemporaryDir m_dir;
+    std::unique_ptr<QProcess> m_process;
+};
+
+/// The local backend: counts requests per path, answers cacheable responses after a delay
+/// (so that concurrent requests overlap), "no-store" ones under /private/.
+class Backend {
+public:
+    Backend()
+        : m_thread([this](const HttpServerRequest &request) {
+              {
+                  QMutexLocker lock(&m_mutex);
+                  ++m_counts[request.path];
+              }
+              HttpServerResponse r = HttpServerResponse::make(200, QByteArray("body of " + request.path), "text/plain");
+              r.setHeader("Cache-Control", request.path.startsWith("/private/") ? "no-store" : "max-age=60");
+              r.setHeader("X-Origin", "backend");
+              r.delayMs = 100;
+              return r;
+          })
+    {
+    }
+    QUrl url(const QString &path) const { return QUrl(m_thread.baseUrl().toString() + path); }
+    int count(const QByteArray &path) const
+    {
+        QMutexLocker lock(&m_mutex);
+        return m_counts.value(path);
+    }
+    quint64 served() const { return m_thread.server()->requestsServed(); }
+
+private:
+    mutable QMutex m_mutex; // protects m_counts (the handler runs on the server thread)
+    QHash<QByteArray, int> m_counts;
+    LocalHttpServerThread m_thread;
+};
+
+RedisConfig redisConfig(const RedisServer &server)
+{
+    RedisConfig c;
+    c.enabled = true;
+    c.url = server.url();
+    c.keyPrefix = QStringLiteral("tst:");
+    // Generous: a loaded 2-core machine must not turn ordinary commands into fallbacks.
+    c.commandTimeoutMs = 2000;
+    c.connectTimeoutMs = 2000;
+    c.lockTtlMs = 5000;
+    c.waitPollMs = 10;
+    c.reconnectBaseMs = 50;
+    c.reconnectCapMs = 300;
+    c.breakerOpenBaseMs = 300;
+    c.breakerOpenCapMs = 1000;
+    return c;
+}
+
+/// One "agent": its own registry and client, as on another machine.
+struct Agent {
+    explicit Agent(const RedisConfig &redis)
+    {
+        HttpConfig config;
+        config.redis = redis;
+        client = std::make_unique<HttpClient>(&registry, config);
+    }
+    MetricsRegistry registry;
+    std::unique_ptr<HttpClient> client;
+};
+
+/// Responses of many calls, by send order.
+class Collector {
+public:
+    void track(HttpCall *call)
+    {
+        const size_t index = m_responses->size();
+        m_responses->emplace_back();
+        auto responses = m_responses;
+        QObject::connect(call, &HttpCall::finished, call,
+                         [responses, index](const HttpResponse &r) { (*responses)[index] = r; });
+    }
+    int done() const
+    {
+        int n = 0;
+        for (const auto &r : *m_responses)
+            n += r.has_value();
+        return n;
+    }
+    int size() const { return int(m_responses->size()); }
+    const HttpResponse &at(int i) const { return *(*m_responses)[size_t(i)]; }
+
+private:
+    std::shared_ptr<std::vector<std::optional<HttpResponse>>> m_responses =
+        std::make_shared<std::vector<std::optional<HttpResponse>>>();
+};
+
+HttpResponse fetch(HttpClient &client, const QUrl &url)
+{
+    Collector c;
+    HttpRequest request;
+    request.url = url;
+    c.track(client.send(request));
+    QElapsedTimer t;
+    t.start();
+    while (c.done() == 0 && t.elapsed() < 20000)
+        QTest::qWait(5);
+    if (c.done() == 0) {
+        HttpResponse none;
+        none.errorString = QStringLiteral("test: no answer");
+        return none;
+    }
+    return c.at(0);
+}
+
+} // namespace
+
+class TestSharedCache : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (RedisServer::binary().isEmpty())
+            QSKIP("redis-server is not installed");
+    }
+
+    void disabledByDefault()
+    {
+        MetricsRegistry registry;
+        HttpClient client(&registry, HttpConfig{});
+        QVERIFY(!client.sharedCache());
+        const SharedCacheStatus s = client.sharedCacheStatus();
+        QVERIFY(!s.enabled);
+        QCOMPARE(s.state, QStringLiteral("disabled"));
+        QVERIFY(!registry.capture()->find(QStringLiteral("redis_up")));
+    }
+
+    void unusableUrlLeavesTheTierDown()
+    {
+        Backend backend;
+        RedisConfig redis;
+        redis.enabled = true;
+        redis.url = QStringLiteral("redis://127.0.0.1:notaport");
+        Agent a(redis);
+        const SharedCacheStatus s = a.client->sharedCacheStatus();
+        QVERIFY(s.enabled);
+        QCOMPARE(s.state, QStringLiteral("down"));
+        QVERIFY2(s.lastError.contains(QStringLiteral("notaport")), qPrintable(s.lastError));
+        const HttpResponse r = fetch(*a.client, backend.url(QStringLiteral("/x")));
+        QVERIFY2(r.ok(), qPrintable(r.errorString));
+    }
+
+    void configSection()
+    {
+        qputenv("VEGA_TST_REDIS_PASSWORD", "never-shown");
+        ConfigLoadResult r = ConfigLoader::loadText(
+            "{\"redis\": {\"enabled\": true, \"url\": \"redis://:${VEGA_TST_REDIS_PASSWORD}@cache:6380/2\",\n"
+            " \"key_prefix\": \"app:\", \"lock_ttl_ms\": 3000, \"breaker\": {\"open_base_ms\": 500}}}",
+            QStringLiteral("r.json"));
+        QVERIFY2(r.findings.isEmpty(), qPrintable(r.findings.value(0).toString()));
+        const RedisConfig &c = r.config.http.redis;
+        QVERIFY(c.enabled);
+        QCOMPARE(c.keyPrefix, QStringLiteral("app:"));
+        QCOMPARE(c.lockTtlMs, 3000);
+        QCOMPARE(c.breakerOpenBaseMs, 500);
+        QCOMPARE(c.commandTimeoutMs, 50); // default
+        QVERIFY(!QJsonDocument(ConfigLoader::toJson(r.config)).toJson().contains("never-shown"));
+
+        // A literal password is refused and never echoed.
+        r = ConfigLoader::loadText("{\"redis\": {\"url\": \"redis://:hunter2@cache:6379\"}}", QStringLiteral("r.json"));
+        QCOMPARE(r.errorCount(), 1);
+        QCOMPARE(r.findings.first().path, QStringLiteral("$.redis.url"));
+        QVERIFY(r.findings.first().message.contains(QStringLiteral("password")));
+        QVERIFY(!r.findings.first().toString().contains(QStringLiteral("hunter2")));
+
+        r = ConfigLoader::loadText("{\"redis\": {\"url\": \"redis://cache:port\"}}", QStringLiteral("r.json"));
+        QCOMPARE(r.errorCount(), 1);
+        QVERIFY2(r.findings.first().message.contains(QStringLiteral("port")), qPrintable(r.findings.first().message));
+
+        r = ConfigLoader::loadText("{\"redis\": {\"wait_poll_ms\": 500, \"lock_ttl_ms\": 100}}", QStringLiteral("r.json"));
+        QCOMPARE(r.errorCount(), 1);
+        QVERIFY2(r.findings.first().message.contains(QStringLiteral("wait_poll_ms (500) must not exceed lock_ttl_ms (100)")),
+                 qPrintable(r.findings.first().message));
+
+        r = ConfigLoader::loadText("{\"redis\": {\"command_timeout_ms\": 0}}", QStringLiteral("r.json"));
+        QCOMPARE(r.errorCount(), 1);
+        QCOMPARE(r.findings.first().path, QStringLiteral("$.redis.command_timeout_ms"));
+
+        r = ConfigLoader::loadText("{\"redis\": {\"lock_tll_ms\": 100}}", QStringLiteral("r.json"));
+        QCOMPARE(r.errorCount(), 1);
+        QVERIFY2(r.findings.first().message.contains(QStringLiteral("did you mean \"lock_ttl_ms\"")),
+                 qPrintable(r.findings.first().message));
+
+        r = ConfigLoader::loadText("{\"redis\": {\"key_prefix\": \"a {b}\"}}", QStringLiteral("r.json"));
+        QCOMPARE(r.errorCount(), 1);
+
+        qunsetenv("VEGA_TST_REDIS_UNSET");
+        r = ConfigLoader::loadText("{\"redis\": {\"enabled\": true, \"url\": \"redis://:${VEGA_TST_REDIS_UNSET}@h:1\"}}",
+                                   QStringLiteral("r.json"));
+        QCOMPARE(r.errorCount(), 0);
+        QCOMPARE(r.findings.size(), 1);
+        QCOMPARE(r.findings.first().severity, Severity::Warning);
+        QVERIFY(r.findings.first().message.contains(QStringLiteral("VEGA_TST_REDIS_UNSET")));
+    }
+
+    void valueRoundTrip()
+    {
+        CachedResponse c;
+        c.status = 203;
+        c.headers = {{"Content-Type", "text/plain"}, {"X-A", QByteArray("\0\r\n", 3)}};
+        c.body = QByteArray("binary\0body", 11);
+        const QByteArray value = SharedCacheTier::encode("GET http://h/x", c);
+        CachedResponse back;
+        QVERIFY(SharedCacheTier::decode(value, "GET http://h/x", &back));
+        QCOMPARE(back.status, 203);
+        QCOMPARE(back.headers, c.headers);
+        QCOMPARE(back.body, c.body);
+        QVERIFY(!SharedCacheTier::decode(value, "GET http://h/y", &back)); // another key: a miss
+        QVERIFY(!SharedCacheTier::decode(value.left(value.size() - 3), "GET http://h/x", &back));
+        QVERIFY(!SharedCacheTier::decode("garbage", "GET http://h/x", &back));
+    }
+
+    void responseFetchedByOneAgentIsAHitForAnother()
+    {
+        RedisServer server;
+        QVERIFY(server.start());
+        Backend backend;
+        Agent a(redisConfig(server));
+        Agent b(redisConfig(server));
+        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+
+        const QUrl url = backend.url(QStringLiteral("/shared?x=1"));
+        const HttpResponse first = fetch(*a.client, url);
+        QVERIFY2(first.ok(), qPrintable(first.errorString));
+        QVERIFY(!first.fromCache);
+        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().writes, quint64(1), 10000);
+
+        const HttpResponse second = fetch(*b.client, url);
+        QVERIFY2(second.ok(), qPrintable(second.errorString));
+        QVERIFY(second.fromCache);
+        QCOMPARE(second.status, 200);
+        QCOMPARE(second.body, first.body);
+        QCOMPARE(second.header("X-Origin"), QByteArray("backend"));
+        QCOMPARE(backend.count("/shared"), 1);
+        QCOMPARE(b.client->totals().sharedCacheHits, quint64(1));
+        QCOMPARE(b.client->sharedCacheStatus().hits, quint64(1));
+        QCOMPARE(a.client->sharedCacheStatus().lockAcquired, quint64(1));
+
+        // B's hit filled its local cache: the next request does not ask Redis.
+        const HttpResponse third = fetch(*b.client, url);
+        QVERIFY(third.fromCache);
+        QCOMPARE(b.client->totals().cacheHits, quint64(1));
+        QCOMPARE(b.client->sharedCacheStatus().hits, quint64(1));
+
+        const auto snap = b.registry.capture();
+        QVERIFY(snap->find(QStringLiteral("redis_hits")));
+        QCOMPARE(snap->find(QStringLiteral("redis_hits"))->total, quint64(1));
+        QCOMPARE(snap->find(QStringLiteral("redis_up"))->value, 1.0);
+        QVERIFY(snap->find(QStringLiteral("redis_commands"), {{QStringLiteral("result"), QStringLiteral("ok")}})
+                    ->total >= 1);
+    }
+
+    void uncacheableResponsesAreNotShared()
+    {
+        RedisServer server;
+        QVERIFY(server.start());
+        Backend backend;
+        Agent a(redisConfig(server));
+        Agent b(redisConfig(server));
+        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        const QUrl url = backend.url(QStringLiteral("/private/me"));
+        QVERIFY(fetch(*a.client, url).ok());
+        const HttpResponse r = fetch(*b.client, url);
+        QVERIFY(r.ok());
+        QVERIFY(!r.fromCache);
+        QCOMPARE(backend.count("/private/me"), 2);
+        QCOMPARE(a.client->sharedCacheStatus().writes, quint64(0));
+    }
+
+    void concurrentRequestsOverTwoAgentsReachTheBackendOnce()
+    {
+        RedisServer server;
+        QVERIFY(server.start());
+        Backend backend;
+        Agent a(redisConfig(server));
+        Agent b(redisConfig(server));
+        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+
+        const QUrl url = backend.url(QStringLiteral("/hot"));
+        Collector c;
+        for (int i = 0; i < 50; ++i) {
+            HttpRequest request;
+            request.url = url;
+            c.track((i % 2 ? b.client : a.client)->send(request));
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(c.done(), 50, 20000);
+        for (int i = 0; i < 50; ++i) {
+            QVERIFY2(c.at(i).ok(), qPrintable(c.at(i).errorString));
+            QCOMPARE(c.at(i).body, QByteArray("body of /hot"));
+        }
+        QCOMPARE(backend.count("/hot"), 1);
+        const SharedCacheStatus sa = a.client->sharedCacheStatus();
+        const SharedCacheStatus sb = b.client->sharedCacheStatus();
+        QCOMPARE(sa.lockAcquired + sb.lockAcquired, quint64(1));
+        // The other agent got the value from Redis, by waiting or by a plain hit.
+        QCOMPARE(sa.hits + sb.hits, quint64(1));
+        // In-process coalescing first: one Redis lookup per agent and key.
+        QCOMPARE(a.client->totals().leaders, quint64(1));
+        QCOMPARE(b.client->totals().leaders, quint64(1));
+    }
+
+    void waiterIsAnsweredByTheLockHoldersValue()
+    {
+        RedisServer server;
+        QVERIFY(server.start());
+        Backend backend;
+        Agent a(redisConfig(server));
+        Agent b(redisConfig(server));
+        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        const QUrl url = backend.url(QStringLiteral("/locked"));
+        const QByteArray key = requestKey("GET", url, {}, {});
+
+        // A takes the fetch lock itself, as its pipeline would.
+        QObject context;
+        std::optional<SharedLookup> lock;
+        QVERIFY(a.client->sharedCache()->lookup(key, true, &context, [&lock](const SharedLookup &r) { lock = r; }));
+        QTRY_VERIFY_WITH_TIMEOUT(lock.has_value(), 10000);
+        QCOMPARE(lock->outcome, SharedLookup::Outcome::LockAcquired);
+
+        // B finds the lock and waits instead of calling the backend.
+        Collector c;
+        HttpRequest request;
+        request.url = url;
+        c.track(b.client->send(request));
+        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().lockWaits, quint64(1), 10000);
+        QTest::qWait(100);
+        QCOMPARE(c.done(), 0);
+
+        CachedResponse value;
+        value.status = 200;
+        value.headers = {{"Content-Type", "text/plain"}};
+        value.body = "from the lock holder";
+        a.client->sharedCache()->store(key, value, 60000, lock->lockToken);
+        QTRY_COMPARE_WITH_TIMEOUT(c.done(), 1, 10000);
+        QVERIFY(c.at(0).ok());
+        QVERIFY(c.at(0).fromCache);
+        QCOMPARE(c.at(0).body, QByteArray("from the lock holder"));
+        QCOMPARE(backend.count("/locked"), 0);
+        QCOMPARE(b.client->sharedCacheStatus().waitHits, quint64(1));
+    }
+
+    void waiterFetchesWhenTheLockEndsWithoutAValue()
+    {
+        RedisServer server;
+        QVERIFY(server.start());
+        Backend backend;
+        RedisConfig config = redisConfig(server);
+        config.lockTtlMs = 400;
+        Agent a(config);
+        Agent b(config);
+        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        QObject context;
+
+        // Released without a value (the holder's response was not cacheable): B fetches.
+        const QUrl released = backend.url(QStringLiteral("/released"));
+        std::optional<SharedLookup> lock;
+        QVERIFY(a.client->sharedCache()->lookup(requestKey("GET", released, {}, {}), true, &context,
+                                                [&lock](const SharedLookup &r) { lock = r; }));
+        QTRY_VERIFY_WITH_TIMEOUT(lock.has_value(), 10000);
+        QCOMPARE(lock->outcome, SharedLookup::Outcome::LockAcquired);
+        Collector c;
+        HttpRequest request;
+        request.url = released;
+        c.track(b.client->send(request));
+        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().lockWaits, quint64(1), 10000);
+        a.client->sharedCache()->release(requestKey("GET", released, {}, {}), lock->lockToken);
+        QTRY_COMPARE_WITH_TIMEOUT(c.done(), 1, 10000);
+        QVERIFY(c.at(0).ok());
+        QVERIFY(!c.at(0).fromCache);
+        QCOMPARE(backend.count("/released"), 1);
+
+        // Never released (the holder died): the wait ends with the lock's TTL.
+        const QUrl abandoned = backend.url(QStringLiteral("/abandoned"));
+        lock.reset();
+        QVERIFY(a.client->sharedCache()->lookup(requestKey("GET", abandoned, {}, {}), true, &context,
+                                                [&lock](const SharedLookup &r) { lock = r; }));
+        QTRY_VERIFY_WITH_TIMEOUT(lock.has_value(), 10000);
+        QCOMPARE(lock->outcome, SharedLookup::Outcome::LockAcquired);
+        request.url = abandoned;
+        c.track(b.client->send(request));
+        QTRY_COMPARE_WITH_TIMEOUT(c.done(), 2, 10000);
+        QVERIFY(c.at(1).ok());
+        QCOMPARE(backend.count("/abandoned"), 1);
+        QCOMPARE(b.client->sharedCacheStatus().lockWaits, quint64(2));
+    }
+
+    void redisOutageNeverFailsRequestsAndRecovers()
+    {
+        RedisServer server;
+        QVERIFY(server.start());
+        Backend backend;
+        Agent a(redisConfig(server));
+        Agent b(redisConfig(server));
+        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        QVERIFY(fetch(*a.client, backend.url(QStringLiteral("/warm"))).ok());
+
+        // Kill Redis while requests are in flight, then keep sending.
+        Collector c;
+        int sent = 0;
+        auto sendBatch = [&](const QString &prefix) {
+            for (int i = 0; i < 10; ++i, ++sent) {
+                HttpRequest request;
+                request.url = backend.url(QStringLiteral("/%1/%2").arg(prefix).arg(i));
+                c.track((i % 2 ? b.client : a.client)->send(request));
+            }
+        };
+        sendBatch(QStringLiteral("during"));
+        server.stop();
+        sendBatch(QStringLiteral("after"));
+        QTRY_COMPARE_WITH_TIMEOUT(c.done(), sent, 20000);
+        for (int i = 0; i < c.size(); ++i)
+            QVERIFY2(c.at(i).ok(), qPrintable(c.at(i).errorString));
+
+        QTRY_VERIFY_WITH_TIMEOUT(a.client->sharedCacheStatus().state != QStringLiteral("up"), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(b.client->sharedCacheStatus().state != QStringLiteral("up"), 10000);
+        const SharedCacheStatus down = b.client->sharedCacheStatus();
+        QVERIFY(down.enabled);
+        QVERIFY2(!down.lastError.isEmpty(), "the status says why");
+        QVERIFY(down.downSinceMs > 0);
+        QCOMPARE(b.registry.capture()->find(QStringLiteral("redis_up"))->value, 0.0);
+
+        // With Redis down every request goes straight on, and counts a fallback.
+        const quint64 fallbacksBefore = a.client->sharedCacheStatus().fallbacks;
+        for (int i = 0; i < 5; ++i) {
+            const HttpResponse r = fetch(*a.client, backend.url(QStringLiteral("/down/%1").arg(i)));
+            QVERIFY2(r.ok(), qPrintable(r.errorString));
+            QVERIFY(!r.fromCache);
+        }
+        QVERIFY(a.client->sharedCacheStatus().fallbacks >= fallbacksBefore + 5);
+
+        // Redis comes back on the same port: both agents use it again by themselves.
+        QVERIFY(server.start());
+        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 15000);
+        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 15000);
+        int round = 0;
+        auto sharedAgain = [&] {
+            const QUrl url = backend.url(QStringLiteral("/back/%1").arg(++round));
+            if (!fetch(*a.client, url).ok())
+                return false;
+            // Give A's write time to land (it is sent after A's answer).
+            QElapsedTimer t;
+            t.start();
+            while (t.elapsed() < 2000 && a.client->sharedCacheStatus().writes == 0)
+                QTest::qWait(10);
+            const HttpResponse r = fetch(*b.client, url);
+            return r.ok() && r.fromCache;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(sharedAgain(), 15000);
+        QVERIFY(b.client->sharedCacheStatus().hits >= 1);
+        QVERIFY(b.client->sharedCacheStatus().connects >= 2);
+    }
+
+    void slowRedisOpensTheBreakerAndRequestsGoOn()
+    {
+        RedisServer server;
+        QVERIFY(server.start());
+        Backend backend;
+        RedisConfig config = redisConfig(server);
+        config.commandTimeoutMs = 100;
+        config.breakerWindow = 4;
+        config.breakerMinimumCalls = 2;
+        config.breakerOpenBaseMs = 60000; // stays open for the rest of the test
+        config.breakerOpenCapMs = 60000;
+        Agent a(config);
+        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        server.pause();
+        for (int i = 0; i < 4; ++i) {
+            const HttpResponse r = fetch(*a.client, backend.url(QStringLiteral("/slow/%1").arg(i)));
+            QVERIFY2(r.ok(), qPrintable(r.errorString));
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(a.client->sharedCacheStatus().timeouts >= 2, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().breakerState, QStringLiteral("open"), 10000);
+        const SharedCacheStatus s = a.client->sharedCacheStatus();
+        QVERIFY(s.fallbacks >= 4);
+        QCOMPARE(s.breakerState, QStringLiteral("open"));
+        QVERIFY(s.state == QStringLiteral("open-breaker") || s.state != QStringLiteral("up"));
+        QCOMPARE(a.registry.capture()->find(QStringLiteral("redis_breaker_state"))->value, 1.0);
+        server.resume();
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSharedCache)
+#include "tst_sharedcache.moc"
