@@ -395,7 +395,26 @@ AdminResponse cacheStats(Engine &engine, const AdminRequest &)
     o.insert(QStringLiteral("cache_hits"), qint64(t.cacheHits));
     o.insert(QStringLiteral("cache_misses"), qint64(t.cacheMisses));
     o.insert(QStringLiteral("hit_ratio"), ratio(t.cacheHits, t.cacheHits + t.cacheMisses));
-    o.insert(QStringLiteral("metrics"), metricsWithPrefix(s.report, {QStringLiteral("cache_")}));
+    o.insert(QStringLiteral("metrics"), metricsWithPrefix(s.report, {QStringLiteral("cache_"), QStringLiteral("redis_")}));
+    const SharedCacheStatus &r = s.snap->http.sharedCache;
+    QJsonObject shared{{QStringLiteral("enabled"), r.enabled},
+                       {QStringLiteral("state"), r.state},
+                       {QStringLiteral("endpoint"), r.endpoint},
+                       {QStringLiteral("breaker_state"), r.breakerState},
+                       {QStringLiteral("last_error"), r.lastError},
+                       {QStringLiteral("hits"), qint64(r.hits)},
+                       {QStringLiteral("misses"), qint64(r.misses)},
+                       {QStringLiteral("hit_ratio"), ratio(r.hits, r.hits + r.misses)},
+                       {QStringLiteral("fallbacks"), qint64(r.fallbacks)},
+                       {QStringLiteral("errors"), qint64(r.errors)},
+                       {QStringLiteral("timeouts"), qint64(r.timeouts)},
+                       {QStringLiteral("lock_acquired"), qint64(r.lockAcquired)},
+                       {QStringLiteral("lock_waits"), qint64(r.lockWaits)},
+                       {QStringLiteral("wait_hits"), qint64(r.waitHits)}};
+    if (r.downSinceMs > 0)
+        shared.insert(QStringLiteral("down_since"),
+                      QDateTime::fromMSecsSinceEpoch(r.downSinceMs, Qt::UTC).toString(Qt::ISODateWithMs));
+    o.insert(QStringLiteral("shared_cache"), shared);
     o.insert(QStringLiteral("snapshot_sequence"), snapshotSequence(*s.snap));
     return AdminResponse::ok(o);
 }

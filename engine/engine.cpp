@@ -158,6 +158,7 @@ SnapshotPtr Engine::publishNow()
     // Storage is graded beside the system categories, so its health reaches the overall
     // grade, the Overview and reports.
     snap->diagnostics.categories.append(gradeDatabase(snap->database, snap->metrics.get()));
+    snap->diagnostics.categories.append(gradeSharedCache(snap->http.sharedCache));
     snap->diagnostics.overall = overallHealth(snap->diagnostics.categories);
     snap->info.demo = m_demo != nullptr;
     snap->info.version = QStringLiteral(VEGA_VERSION_STRING);
@@ -269,6 +270,58 @@ DatabaseSummary Engine::databaseSummary() const
     d.connections = m_sqlProfiler->connections();
     d.statementEvictions = m_sqlProfiler->evictions();
     return d;
+}
+
+DiagnosticCategory gradeSharedCache(const SharedCacheStatus &status)
+{
+    DiagnosticCategory c;
+    c.id = QStringLiteral("shared_cache");
+    c.title = QStringLiteral("Shared cache");
+    auto number = [&c](const char *key, const char *label, double value, Unit unit = Unit::None) {
+        DiagnosticValue v;
+        v.key = QString::fromLatin1(key);
+        v.label = QString::fromLatin1(label);
+        v.number = value;
+        v.unit = unit;
+        c.values.append(v);
+    };
+    auto text = [&c](const char *key, const char *label, const QString &value) {
+        DiagnosticValue v;
+        v.key = QString::fromLatin1(key);
+        v.label = QString::fromLatin1(label);
+        v.text = value;
+        c.values.append(v);
+    };
+    text("state", "State", status.enabled ? status.state : QStringLiteral("off"));
+    if (!status.enabled) {
+        c.reason = QStringLiteral("off (redis.enabled is false): each instance caches alone");
+        return c;
+    }
+    text("endpoint", "Redis", status.endpoint);
+    const quint64 lookups = status.hits + status.misses;
+    if (lookups > 0)
+        number("hit_ratio_percent", "Hit ratio", 100.0 * double(status.hits) / double(lookups), Unit::Percent);
+    number("hits", "Hits", double(status.hits));
+    number("misses", "Misses", double(status.misses));
+    number("fallbacks", "Served without Redis", double(status.fallbacks));
+    number("errors", "Errors", double(status.errors));
+    if (status.downSinceMs > 0)
+        text("down_since", "Down since",
+             QDateTime::fromMSecsSinceEpoch(status.downSinceMs, Qt::UTC).toString(Qt::ISODate));
+    if (status.state == QLatin1String("up")) {
+        c.health = Health::Ok;
+        c.reason = QStringLiteral("%1 up").arg(status.endpoint);
+    } else if (status.state == QLatin1String("connecting")) {
+        c.reason = QStringLiteral("connecting to %1").arg(status.endpoint);
+    } else {
+        c.health = Health::Warning;
+        c.reason = QStringLiteral("%1 %2%3; requests use the local cache only")
+                       .arg(status.endpoint,
+                            status.state == QLatin1String("open-breaker") ? QStringLiteral("too slow or failing (breaker open)")
+                                                                          : QStringLiteral("down"),
+                            status.lastError.isEmpty() ? QString() : QStringLiteral(": ") + status.lastError);
+    }
+    return c;
 }
 
 DiagnosticCategory gradeDatabase(const DatabaseSummary &db, const MetricsSnapshot *metrics)

@@ -34,6 +34,14 @@ class SystemDiagnostics;
  */
 DiagnosticCategory gradeDatabase(const DatabaseSummary &database, const MetricsSnapshot *metrics);
 
+/**
+ * The "shared_cache" diagnostics category (the Redis tier): Unknown when it is off or still
+ * connecting, Warning while Redis is down or its breaker is open (requests then use the local
+ * cache only: slower, never failing), Ok otherwise. Values: state, endpoint (text),
+ * hit_ratio_percent, hits, misses, fallbacks, errors, and down_since (text) while down.
+ */
+DiagnosticCategory gradeSharedCache(const SharedCacheStatus &status);
+
 class DemoBackend;
 struct IntegrationConfig;
 /// The demo backend's seven integrations (checked every 10 s), plus the history database

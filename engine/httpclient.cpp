@@ -1198,6 +1198,7 @@ HttpClientSummary HttpClient::summary() const
 {
     HttpClientSummary s;
     s.totals = m_totals;
+    s.sharedCache = sharedCacheStatus();
     s.inFlightKeys = int(m_flights.size());
     for (const auto &[hostName, h] : m_hosts) {
         HostPoolStats p;

@@ -169,6 +169,8 @@ struct HttpClientSummary {
     QList<BreakerInfo> breakers;
     QList<TopKey> topCoalescedKeys;
     int inFlightKeys = 0;
+    /// The Redis tier behind the cache (state "disabled" when there is none).
+    SharedCacheStatus sharedCache;
 };
 
 enum class BreakerCommand { ForceOpen, ForceClosed, Reset };

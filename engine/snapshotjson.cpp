@@ -324,6 +324,27 @@ template <class V, class S> void fieldsOf(V &v, S &s, Tag<HttpTotals>)
     v("breakerRejections", s.breakerRejections);
     v("retries", s.retries);
     v("rateLimited", s.rateLimited);
+    v("sharedCacheHits", s.sharedCacheHits);
+}
+
+template <class V, class S> void fieldsOf(V &v, S &s, Tag<SharedCacheStatus>)
+{
+    v("enabled", s.enabled);
+    v("state", s.state);
+    v("endpoint", s.endpoint);
+    v("lastError", s.lastError);
+    v("downSinceMs", s.downSinceMs);
+    v("breakerState", s.breakerState);
+    v("hits", s.hits);
+    v("misses", s.misses);
+    v("errors", s.errors);
+    v("timeouts", s.timeouts);
+    v("fallbacks", s.fallbacks);
+    v("writes", s.writes);
+    v("lockAcquired", s.lockAcquired);
+    v("lockWaits", s.lockWaits);
+    v("waitHits", s.waitHits);
+    v("connects", s.connects);
 }
 
 template <class V, class S> void fieldsOf(V &v, S &s, Tag<HostPoolStats>)
@@ -362,6 +383,7 @@ template <class V, class S> void fieldsOf(V &v, S &s, Tag<HttpClientSummary>)
     v("breakers", s.breakers);
     v("topCoalescedKeys", s.topCoalescedKeys);
     v("inFlightKeys", s.inFlightKeys);
+    v("sharedCache", s.sharedCache);
 }
 
 template <class V, class S> void fieldsOf(V &v, S &s, Tag<StorageStatus>)

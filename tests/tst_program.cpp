@@ -185,8 +185,11 @@ private Q_SLOTS:
         QVERIFY(lag.value(QStringLiteral("p99")).toDouble() >= lag.value(QStringLiteral("p50")).toDouble());
         const QJsonArray categories =
             root.value(QStringLiteral("diagnostics")).toObject().value(QStringLiteral("categories")).toArray();
-        QCOMPARE(categories.size(), 9); // the system's eight and the database
-        QCOMPARE(categories.last().toObject().value(QStringLiteral("id")).toString(), QStringLiteral("database"));
+        QCOMPARE(categories.size(), 10); // the system's eight, the database and the shared cache
+        QCOMPARE(categories.at(8).toObject().value(QStringLiteral("id")).toString(), QStringLiteral("database"));
+        const QJsonObject shared = categories.last().toObject();
+        QCOMPARE(shared.value(QStringLiteral("id")).toString(), QStringLiteral("shared_cache"));
+        QCOMPARE(shared.value(QStringLiteral("health")).toString(), QStringLiteral("unknown")); // off by default
         QCOMPARE(root.value(QStringLiteral("database")).toObject().value(QStringLiteral("enabled")).toBool(), true);
         QVERIFY(!root.value(QStringLiteral("metrics")).toArray().isEmpty());
     }

@@ -42,14 +42,15 @@ QList<TileSpec> tileSpecs()
         {s("runtime"), OverviewPage::tr("Runtime"), s("qt_version"), {s("platform")}},
         {s("load"), OverviewPage::tr("Load"), s("load_1m"), {s("load_per_core")}},
         {s("database"), OverviewPage::tr("Database"), s("queue_depth"), {s("dropped_rows"), s("slow_queries")}},
+        {s("shared_cache"), OverviewPage::tr("Shared cache"), s("state"), {s("hit_ratio_percent"), s("fallbacks")}},
         // Not diagnostics categories: computed from Snapshot::integrations and Snapshot::memory.
         {OverviewPage::integrationsTileId(), OverviewPage::tr("Integrations"), QString(), {}},
         {OverviewPage::memoryTrendTileId(), OverviewPage::tr("Memory trend"), QString(), {}},
     };
 }
 
-// Four a row: the system's eight on two rows, the application's (database, integrations,
-// memory trend) on the third.
+// Four a row: the system's eight on two rows, the application's (database, shared cache,
+// integrations, memory trend) on the third.
 constexpr int kTileColumns = 4;
 
 QString labelOf(const DiagnosticValue &value)
