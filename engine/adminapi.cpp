@@ -400,8 +400,10 @@ AdminResponse cacheStats(Engine &engine, const AdminRequest &)
     QJsonObject shared{{QStringLiteral("enabled"), r.enabled},
                        {QStringLiteral("state"), r.state},
                        {QStringLiteral("endpoint"), r.endpoint},
-                       {QStringLiteral("breaker_state"), r.breakerState},
-                       {QStringLiteral("last_error"), r.lastError},
+                       {QStringLiteral("breaker_state"), r.breakerState.isEmpty() ? QJsonValue() : QJsonValue(r.breakerState)},
+                       {QStringLiteral("last_error"), r.lastError.isEmpty() ? QJsonValue() : QJsonValue(r.lastError)},
+                       {QStringLiteral("writes"), qint64(r.writes)},
+                       {QStringLiteral("connects"), qint64(r.connects)},
                        {QStringLiteral("hits"), qint64(r.hits)},
                        {QStringLiteral("misses"), qint64(r.misses)},
                        {QStringLiteral("hit_ratio"), ratio(r.hits, r.hits + r.misses)},
@@ -487,7 +489,7 @@ AdminResponse checkIntegrations(Engine &engine, const AdminRequest &request)
     if (!nameValue.isUndefined() && !nameValue.isString())
         return AdminResponse::error(400, QStringLiteral("field \"name\" must be a string"));
     const QString name = nameValue.toString();
-    if (!engine.integrations())
+    if (!engine.integrations() || engine.latest()->integrations.isEmpty())
         return AdminResponse::error(409, QStringLiteral("this engine has no integrations to check"));
     ActionResult outcome;
     engine.checkIntegrations(name, [&outcome](const ActionResult &r) { outcome = r; });
