@@ -789,6 +789,7 @@ quint16 AdminServer::listen(QString *error)
     SnapshotStreamServer::Options streamOptions;
     streamOptions.intervalMs = m_options.streamIntervalMs;
     streamOptions.maxQueuedBytes = m_options.streamMaxQueuedBytes;
+    streamOptions.historySeconds = m_options.streamHistorySeconds;
     streamOptions.agentName = m_options.agentName.isEmpty() ? QSysInfo::machineHostName() : m_options.agentName;
     m_stream = std::make_unique<SnapshotStreamServer>(
         m_engine, [this](const QByteArray &key) { return keyAccepted(key); },

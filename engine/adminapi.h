@@ -68,6 +68,8 @@ struct AdminApiOptions {
     int streamIntervalMs = 1000;
     /// A console that leaves more than this unread is skipped until it caught up.
     qint64 streamMaxQueuedBytes = 8 * 1024 * 1024;
+    /// Chart history in a console's first snapshot, in seconds (newest points).
+    int streamHistorySeconds = 300;
 };
 
 /// One authenticated request as a route handler sees it.

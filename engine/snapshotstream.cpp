@@ -115,7 +115,9 @@ QByteArray SnapshotStreamServer::message(bool full, qint64 sinceWallMs)
 {
     const SnapshotPtr latest = m_engine->latest();
     SnapshotWireOptions options;
-    options.seriesSinceMs = full ? std::numeric_limits<qint64>::min() : sinceWallMs;
+    const qint64 historyStart = latest->metrics ? latest->metrics->wallMs - qint64(m_options.historySeconds) * 1000
+                                                : std::numeric_limits<qint64>::min();
+    options.seriesSinceMs = full ? historyStart : sinceWallMs;
     const QJsonObject body{{QStringLiteral("type"), QStringLiteral("snapshot")},
                            {QStringLiteral("snapshot"), snapshotToWire(*latest, options)}};
     return QJsonDocument(body).toJson(QJsonDocument::Compact);

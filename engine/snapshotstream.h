@@ -34,10 +34,11 @@ namespace detail {
  *   {"type":"hello","agent":NAME,"version":V,"interval_ms":N}          once, first
  *   {"type":"snapshot","snapshot":WIRE}                                 each new snapshot
  *
- * WIRE is snapshotToWire() (engine/snapshotjson.h). A client's first snapshot carries every
- * series point (the console's charts start with the agent's history); later ones carry the
- * points newer than the previous message sent to that client, so a client that missed a tick
- * still gets every point.
+ * WIRE is snapshotToWire() (engine/snapshotjson.h). A client's first snapshot carries the
+ * series points of the last `historySeconds` (the console's charts start with the agent's
+ * recent history; an hour of every series would be tens of MB); later ones carry the points
+ * newer than the previous message sent to that client, so a client that missed a tick still
+ * gets every point.
  *
  * A client that does not read (more than maxQueuedBytes waiting in its socket) is skipped
  * until it caught up — it then gets the newest snapshot with every point it missed — so a
@@ -53,6 +54,8 @@ public:
         qint64 maxQueuedBytes = 8 * 1024 * 1024;
         QString agentName;
         int maxClients = 64;
+        /// How much chart history a console's first snapshot carries (the newest points).
+        int historySeconds = 300;
     };
     /// `keyAccepted` checks an X-API-Key value; `authFailed(client, reason)` records a failure.
     SnapshotStreamServer(Engine *engine, std::function<bool(const QByteArray &key)> keyAccepted,
