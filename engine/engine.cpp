@@ -272,26 +272,36 @@ DatabaseSummary Engine::databaseSummary() const
     return d;
 }
 
+namespace {
+void addNumber(DiagnosticCategory *c, const char *key, const char *label, double value, Unit unit)
+{
+    DiagnosticValue v;
+    v.key = QString::fromLatin1(key);
+    v.label = QString::fromLatin1(label);
+    v.number = value;
+    v.unit = unit;
+    c->values.append(v);
+}
+
+void addText(DiagnosticCategory *c, const char *key, const char *label, const QString &value)
+{
+    DiagnosticValue v;
+    v.key = QString::fromLatin1(key);
+    v.label = QString::fromLatin1(label);
+    v.text = value;
+    c->values.append(v);
+}
+} // namespace
+
 DiagnosticCategory gradeSharedCache(const SharedCacheStatus &status)
 {
     DiagnosticCategory c;
     c.id = QStringLiteral("shared_cache");
     c.title = QStringLiteral("Shared cache");
     auto number = [&c](const char *key, const char *label, double value, Unit unit = Unit::None) {
-        DiagnosticValue v;
-        v.key = QString::fromLatin1(key);
-        v.label = QString::fromLatin1(label);
-        v.number = value;
-        v.unit = unit;
-        c.values.append(v);
+        addNumber(&c, key, label, value, unit);
     };
-    auto text = [&c](const char *key, const char *label, const QString &value) {
-        DiagnosticValue v;
-        v.key = QString::fromLatin1(key);
-        v.label = QString::fromLatin1(label);
-        v.text = value;
-        c.values.append(v);
-    };
+    auto text = [&c](const char *key, const char *label, const QString &value) { addText(&c, key, label, value); };
     text("state", "State", status.enabled ? status.state : QStringLiteral("off"));
     if (!status.enabled) {
         c.reason = QStringLiteral("off (redis.enabled is false): each instance caches alone");
@@ -330,20 +340,9 @@ DiagnosticCategory gradeDatabase(const DatabaseSummary &db, const MetricsSnapsho
     c.id = QStringLiteral("database");
     c.title = QStringLiteral("Database");
     auto number = [&c](const char *key, const char *label, double value, Unit unit = Unit::None) {
-        DiagnosticValue v;
-        v.key = QString::fromLatin1(key);
-        v.label = QString::fromLatin1(label);
-        v.number = value;
-        v.unit = unit;
-        c.values.append(v);
+        addNumber(&c, key, label, value, unit);
     };
-    auto text = [&c](const char *key, const char *label, const QString &value) {
-        DiagnosticValue v;
-        v.key = QString::fromLatin1(key);
-        v.label = QString::fromLatin1(label);
-        v.text = value;
-        c.values.append(v);
-    };
+    auto text = [&c](const char *key, const char *label, const QString &value) { addText(&c, key, label, value); };
     if (!db.enabled) {
         c.reason = QStringLiteral("storage is off (storage.enabled is false or there is no data directory)");
         return c;

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "httpclient.h"
 #include "localhttpserver.h"
+#include "redisclient.h"
 
 #include <QElapsedTimer>
 #include <QHash>
@@ -99,6 +100,13 @@ public:
 
     quint16 port() const { return m_port; }
     QString url() const { return QStringLiteral("redis://127.0.0.1:%1").arg(m_port); }
+    RedisEndpoint endpoint() const
+    {
+        RedisEndpoint e;
+        e.host = QStringLiteral("127.0.0.1");
+        e.port = m_port;
+        return e;
+    }
 
 private:
     quint16 m_port;

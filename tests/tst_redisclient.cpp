@@ -1,4 +1,5 @@
 #include "redisclient.h"
+#include "redistestsupport.h"
 
 #include <QElapsedTimer>
 #include <QProcess>
@@ -14,95 +15,10 @@
 #include <optional>
 
 using namespace vega;
+using namespace vega::testsupport;
 
 namespace {
 
-quint16 freePort()
-{
-    QTcpServer probe;
-    if (!probe.listen(QHostAddress::LocalHost, 0))
-        return 0;
-    const quint16 port = probe.serverPort();
-    probe.close();
-    return port;
-}
-
-/// A real redis-server in the foreground on 127.0.0.1, killed on destruction.
-class RedisServer {
-public:
-    static QString binary() { return QStandardPaths::findExecutable(QStringLiteral("redis-server")); }
-
-    explicit RedisServer(quint16 port = 0) : m_port(port ? port : freePort()) {}
-    ~RedisServer() { stop(); }
-
-    bool start()
-    {
-        stop();
-        m_process = std::make_unique<QProcess>();
-        m_process->setProcessChannelMode(QProcess::MergedChannels);
-        m_process->start(binary(), {QStringLiteral("--port"), QString::number(m_port), QStringLiteral("--save"),
-                                    QString(), QStringLiteral("--appendonly"), QStringLiteral("no"),
-                                    QStringLiteral("--bind"), QStringLiteral("127.0.0.1"), QStringLiteral("--dir"),
-                                    m_dir.path()});
-        if (!m_process->waitForStarted(10000))
-            return false;
-        QElapsedTimer t;
-        t.start();
-        while (t.elapsed() < 15000) {
-            if (ping())
-                return true;
-            if (m_process->state() != QProcess::Running)
-                return false;
-            QTest::qWait(50);
-        }
-        return false;
-    }
-
-    bool ping() const
-    {
-        QTcpSocket s;
-        s.connectToHost(QHostAddress::LocalHost, m_port);
-        if (!s.waitForConnected(1000))
-            return false;
-        s.write("PING\r\n");
-        if (!s.waitForBytesWritten(1000) || !s.waitForReadyRead(1000))
-            return false;
-        return s.readAll().startsWith("+PONG");
-    }
-
-    void stop()
-    {
-        if (!m_process)
-            return;
-        resume();
-        m_process->kill();
-        m_process->waitForFinished(10000);
-        m_process.reset();
-    }
-    void pause() { signal(SIGSTOP); }
-    void resume() { signal(SIGCONT); }
-
-    quint16 port() const { return m_port; }
-    QString url() const { return QStringLiteral("redis://127.0.0.1:%1").arg(m_port); }
-    RedisEndpoint endpoint() const
-    {
-        RedisEndpoint e;
-        e.host = QStringLiteral("127.0.0.1");
-        e.port = m_port;
-        return e;
-    }
-
-private:
-    void signal(int sig)
-    {
-        if (m_process && m_process->processId() > 0)
-            ::kill(pid_t(m_process->processId()), sig);
-    }
-
-    quint16 m_port;
-    QTemporaryDir m_dir;
-    std::unique_ptr<QProcess> m_process;
-};
 
 /// The result of one command, filled by its callback.
 struct Result {

@@ -1,6 +1,7 @@
 // The console watching several agents: two real agents (engines with their admin API) and
 // the local engine in one window, offscreen.
 #include "adminapi.h"
+#include "agenttestsupport.h"
 #include "breakerspage.h"
 #include "connectdialog.h"
 #include "engine.h"
@@ -23,42 +24,12 @@
 
 using namespace vega;
 using namespace vega::ui;
+using namespace vega::testsupport;
+using Agent = vega::testsupport::TestAgent;
 
 namespace {
-const QByteArray kKey = QByteArrayLiteral("fleet-key-90c2a4");
 constexpr int kTimeoutMs = 20000;
 
-struct Agent {
-    std::unique_ptr<Engine> engine;
-    std::unique_ptr<AdminApi> api;
-
-    explicit Agent(const QString &name)
-    {
-        EngineConfig config;
-        config.metrics.snapshotIntervalMs = 250;
-        engine = std::make_unique<Engine>(config, EngineOptions{});
-        engine->start();
-        AdminApiOptions options;
-        options.keySha256 = {AdminApi::sha256Hex(kKey)};
-        options.keyEnvironmentVariable = QByteArrayLiteral("VEGA_TEST_UNSET_KEY_VARIABLE");
-        options.agentName = name;
-        options.streamIntervalMs = 250;
-        api = std::make_unique<AdminApi>(engine.get(), options);
-        QString error;
-        if (!api->start(&error))
-            qWarning() << "admin API did not start:" << error;
-    }
-    ~Agent() { api.reset(); }
-    RemoteAgentOptions remote() const
-    {
-        RemoteAgentOptions o;
-        o.baseUrl = QUrl(QStringLiteral("http://127.0.0.1:%1").arg(api->port()));
-        o.apiKey = kKey;
-        o.reconnectBaseMs = 100;
-        o.reconnectMaxMs = 1000;
-        return o;
-    }
-};
 
 struct Window {
     QTemporaryDir settingsDir;

@@ -1,6 +1,7 @@
 // Two agents sharing one real redis-server, watched by one console (offscreen): what a fleet
 // does across instances, end to end through engines, admin APIs, snapshot streams and pages.
 #include "adminapi.h"
+#include "agenttestsupport.h"
 #include "engine.h"
 #include "fleetmodel.h"
 #include "fleetpage.h"
@@ -18,40 +19,16 @@ using namespace vega::testsupport;
 using namespace vega::ui;
 
 namespace {
-const QByteArray kKey = QByteArrayLiteral("fleet-redis-key-3d91");
 constexpr int kTimeoutMs = 30000;
 
-/// An agent: an engine whose HTTP client has the Redis tier, and its admin API.
-struct RedisAgent {
-    std::unique_ptr<Engine> engine;
-    std::unique_ptr<AdminApi> api;
-
-    RedisAgent(const QString &name, const RedisConfig &redis)
+/// An agent whose HTTP client has the Redis tier.
+struct RedisAgent : TestAgent {
+    RedisAgent(const QString &name, const RedisConfig &redis) : TestAgent(name, withRedis(redis)) {}
+    static EngineConfig withRedis(const RedisConfig &redis)
     {
         EngineConfig config;
-        config.metrics.snapshotIntervalMs = 250;
         config.http.redis = redis;
-        engine = std::make_unique<Engine>(config, EngineOptions{});
-        engine->start();
-        AdminApiOptions options;
-        options.keySha256 = {AdminApi::sha256Hex(kKey)};
-        options.keyEnvironmentVariable = QByteArrayLiteral("VEGA_TEST_UNSET_KEY_VARIABLE");
-        options.agentName = name;
-        options.streamIntervalMs = 250;
-        api = std::make_unique<AdminApi>(engine.get(), options);
-        QString error;
-        if (!api->start(&error))
-            qWarning() << "admin API did not start:" << error;
-    }
-    ~RedisAgent() { api.reset(); }
-    RemoteAgentOptions remote() const
-    {
-        RemoteAgentOptions o;
-        o.baseUrl = QUrl(QStringLiteral("http://127.0.0.1:%1").arg(api->port()));
-        o.apiKey = kKey;
-        o.reconnectBaseMs = 100;
-        o.reconnectMaxMs = 1000;
-        return o;
+        return config;
     }
     QString sharedState() const { return engine->http()->sharedCacheStatus().state; }
 };
