@@ -192,6 +192,7 @@ void RemoteAgent::open()
     QWebSocket *socket = m_socket.get();
     connect(socket, &QWebSocket::connected, this, [this] {
         m_attempt = 0;
+        m_loggedError.clear();
         setLink(Link::Connected);
         qCInfo(lcRemote) << "connected to" << streamUrl().toString();
         const int silence = m_options.silenceTimeoutMs > 0 ? m_options.silenceTimeoutMs
@@ -221,11 +222,17 @@ void RemoteAgent::onClosed()
         error = QStringLiteral("refused by the agent: %1").arg(reason);
     else if (code == QWebSocketProtocol::CloseCodeGoingAway)
         error = reason.isEmpty() ? QStringLiteral("the agent stopped") : reason;
+    else if (m_socket->error() != QAbstractSocket::UnknownSocketError)
+        error = m_socket->errorString(); // refused, unreachable, timed out...
     else if (error.isEmpty())
         error = QStringLiteral("connection closed");
     disconnect(m_socket.get(), nullptr, this, nullptr);
     m_socket.release()->deleteLater(); // not from inside its own signal
-    qCInfo(lcRemote) << sourceName() << "link lost:" << error;
+    // Said once when a link goes down; the retries that follow are not news.
+    if (error != m_loggedError) {
+        qCInfo(lcRemote) << sourceName() << "link lost:" << error << "(reconnecting with backoff)";
+        m_loggedError = error;
+    }
     setLink(Link::Lost, error);
     scheduleReconnect();
 }

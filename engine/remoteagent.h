@@ -109,6 +109,7 @@ private:
     std::mt19937_64 m_random;
     Link m_link = Link::Lost;
     QString m_linkError;
+    QString m_loggedError; // the last loss reported in the log (repeats are not logged)
     QString m_announcedName;
     int m_intervalMs = 1000;
     int m_attempt = 0;
