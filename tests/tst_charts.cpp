@@ -8,6 +8,7 @@
 #include "timechart.h"
 
 #include <QAbstractItemModelTester>
+#include <QChart>
 #include <QChartView>
 #include <QDateTime>
 #include <QImage>
@@ -85,6 +86,51 @@ DiagnosticsReport sampleReport(double cpu, bool withExtraValue = false)
 class TestCharts : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void markersAreDrawnAndHidden()
+    {
+        auto chart = std::make_unique<TimeChart>(QStringLiteral("markers"));
+        chart->addSeries(QStringLiteral("line"), Qt::blue);
+        const QColor markerColor(0xd6, 0x3c, 0x3c);
+        chart->addSeries(QStringLiteral("opened"), markerColor, TimeChart::SeriesKind::Markers);
+        chart->resize(600, 320);
+        chart->show();
+        QVERIFY(QTest::qWaitForWindowExposed(chart.get()));
+        chart->setMinimumUpdateIntervalMs(0);
+        chart->setWindowSeconds(60);
+        chart->setSeriesData(0, secondsSeries(60, 0, 1.0));
+        TimeSeries sparse(100);
+        sparse.append(kEnd - 40000, 5.0);
+        sparse.append(kEnd - 20000, 8.0);
+        chart->setSeriesData(1, sparse);
+        chart->setEndTime(kEnd);
+        QTRY_COMPARE(chart->pointCount(1), 2);
+        QCOMPARE(chart->points(1), (QList<QPointF>{QPointF(double(kEnd - 40000), 5.0), QPointF(double(kEnd - 20000), 8.0)}));
+        // The markers count for the value axis and show up in the crosshair.
+        chart->setCrosshair(kEnd - 20000);
+        QVERIFY2(chart->crosshairText().contains(QStringLiteral("opened 8")), qPrintable(chart->crosshairText()));
+
+        // Each marker is painted: its colour appears in the plot (not counting the legend), and
+        // goes with the series.
+        auto markerPixels = [&] {
+            QChartView *view = chart->chartView();
+            const QRect plot =
+                view->mapFromScene(chart->chart()->mapToScene(chart->chart()->plotArea())).boundingRect();
+            const QImage image = view->viewport()->grab().toImage();
+            int n = 0;
+            for (int y = plot.top(); y <= plot.bottom(); ++y)
+                for (int x = plot.left(); x <= plot.right(); ++x)
+                    if (image.valid(x, y) && image.pixelColor(x, y) == markerColor)
+                        ++n;
+            return n;
+        };
+        QVERIFY(markerPixels() > 20); // two filled 11 px triangles
+        chart->setSeriesVisible(1, false);
+        QCOMPARE(markerPixels(), 0);
+        chart->setSeriesVisible(1, true);
+        QCOMPARE(chart->pointCount(1), 2);
+        QVERIFY(markerPixels() > 20);
+    }
+
     void downsampleKeepsSpikesAndOrder()
     {
         QVector<SeriesPoint> pts;

@@ -12,18 +12,22 @@
 #include "mainwindow.h"
 #include "poolmodel.h"
 #include "requestspage.h"
+#include "snapshotpage.h"
 #include "stattile.h"
 #include "timechart.h"
 #include "topkeysmodel.h"
 
 #include <QAbstractItemModelTester>
 #include <QAction>
+#include <QApplication>
 #include <QComboBox>
 #include <QDir>
 #include <QEnterEvent>
 #include <QLineEdit>
+#include <QMouseEvent>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSplitter>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTreeView>
@@ -322,6 +326,60 @@ private Q_SLOTS:
                                   kTimeoutMs);
     }
 
+    void breakerActionsHaveShortcuts()
+    {
+        m_f->window->setCurrentPage(MainWindow::BreakersPageIndex);
+        m_f->window->activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(m_f->window.get()));
+        BreakersPage *page = m_f->window->breakersPage();
+        const QString host = m_f->demoHost();
+        QTRY_VERIFY_WITH_TIMEOUT(page->grid()->tile(host) != nullptr, kTimeoutMs);
+
+        // Each action has its key, scoped to the page, and says so in its tooltip.
+        const QList<QPair<QAction *, QKeySequence>> keys = {
+            {page->forceOpenAction(), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O)},
+            {page->forceClosedAction(), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L)},
+            {page->resetAction(), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B)}};
+        for (const auto &[action, key] : keys) {
+            QCOMPARE(action->shortcut(), key);
+            QCOMPARE(action->shortcutContext(), Qt::WidgetWithChildrenShortcut);
+            QVERIFY(action->isShortcutVisibleInContextMenu());
+            QVERIFY2(action->toolTip().contains(key.toString(QKeySequence::NativeText)),
+                     qPrintable(action->toolTip()));
+            QVERIFY(page->actions().contains(action));
+        }
+        // No other action of the window uses these keys.
+        const QList<QAction *> all = m_f->window->findChildren<QAction *>();
+        for (QAction *other : all)
+            for (const auto &[action, key] : keys)
+                if (other != action)
+                    QVERIFY2(other->shortcut() != key, qPrintable(other->text()));
+
+        // Selecting a tile puts the focus on the page, where the keys act.
+        QTest::mouseClick(page->grid()->tile(host), Qt::LeftButton);
+        QCOMPARE(page->grid()->selectedBreaker(), host);
+        QWidget *focus = QApplication::focusWidget();
+        QVERIFY2(focus && page->isAncestorOf(focus), focus ? focus->metaObject()->className() : "no focus");
+
+        m_f->confirmAnswer = true;
+        const int asked = m_f->confirmations;
+        QTest::keyClick(focus, Qt::Key_O, Qt::ControlModifier | Qt::ShiftModifier);
+        QCOMPARE(m_f->confirmations, asked + 1); // still confirmed first
+        QCOMPARE(m_f->breakerState(host), QStringLiteral("forced_open"));
+        QTest::keyClick(focus, Qt::Key_L, Qt::ControlModifier | Qt::ShiftModifier);
+        QCOMPARE(m_f->breakerState(host), QStringLiteral("forced_closed"));
+        QTest::keyClick(focus, Qt::Key_B, Qt::ControlModifier | Qt::ShiftModifier);
+        QCOMPARE(m_f->breakerState(host), QStringLiteral("closed"));
+        QCOMPARE(m_f->confirmations, asked + 3);
+
+        // Declined from the keyboard: nothing happens.
+        m_f->confirmAnswer = false;
+        QTest::keyClick(focus, Qt::Key_O, Qt::ControlModifier | Qt::ShiftModifier);
+        QCOMPARE(m_f->confirmations, asked + 4);
+        QCOMPARE(m_f->breakerState(host), QStringLiteral("closed"));
+        m_f->confirmAnswer = true;
+    }
+
     void hiddenPagesDoNotRedraw()
     {
         m_f->window->setCurrentPage(MainWindow::BreakersPageIndex);
@@ -333,6 +391,32 @@ private Q_SLOTS:
         QCOMPARE(requests->appliedCount(), requestsApplied);
         m_f->window->setCurrentPage(MainWindow::RequestsPageIndex);
         QCOMPARE(requests->appliedCount(), requestsApplied + 1);
+    }
+
+    void minimisedWindowDoesNoChartWork()
+    {
+        m_f->window->setCurrentPage(MainWindow::ConnectionsPageIndex);
+        ConnectionsPage *page = m_f->window->connectionsPage();
+        TimeChart *chart = page->reuseChart();
+        QTRY_VERIFY_WITH_TIMEOUT(chart->renderCount() > 0, kTimeoutMs);
+
+        m_f->window->showMinimized();
+        QTRY_VERIFY_WITH_TIMEOUT(m_f->window->isMinimized(), kTimeoutMs);
+        QTest::qWait(600); // a redraw already due may still land
+        const int applied = page->appliedCount();
+        const int renders = chart->renderCount();
+        // Snapshots keep coming (every 200 ms here), and are kept, but nothing is drawn.
+        QSignalSpy snapshots(m_f->engine.get(), &Engine::snapshotAvailable);
+        QTRY_VERIFY_WITH_TIMEOUT(snapshots.count() >= 8, kTimeoutMs);
+        QCOMPARE(page->appliedCount(), applied);
+        QCOMPARE(chart->renderCount(), renders);
+        QCOMPARE(page->snapshot(), snapshots.last().at(0).value<SnapshotPtr>());
+
+        // Restored: the newest snapshot is drawn at once.
+        m_f->window->showNormal();
+        QVERIFY(QTest::qWaitForWindowExposed(m_f->window.get()));
+        QTRY_VERIFY_WITH_TIMEOUT(page->appliedCount() > applied, kTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(chart->renderCount() > renders, kTimeoutMs);
     }
 
     void poolRowsStayInPlace()
@@ -574,6 +658,60 @@ private Q_SLOTS:
         // Without an engine there is nothing to command.
         grid->setSelectedBreaker(QStringLiteral("h:1 GET /b"));
         QVERIFY(!page.forceOpenAction()->isEnabled());
+    }
+
+    void splitterSizesSurviveThePage()
+    {
+        const QString key =
+            SnapshotPage::splitterSettingsKey(QStringLiteral("connections"), QStringLiteral("verticalSplitter"));
+        QCOMPARE(key, QStringLiteral("layout/connections/verticalSplitter"));
+        QSettings().remove(key);
+        QList<int> moved;
+        {
+            ConnectionsPage page(nullptr);
+            page.resize(1100, 800);
+            page.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&page));
+            auto *splitter = page.findChild<QSplitter *>(QStringLiteral("verticalSplitter"));
+            QVERIFY(splitter);
+            const QList<int> before = splitter->sizes();
+            QCOMPARE(before.size(), 2);
+            // The operator drags the handle between the chart rows 100 px down.
+            QSplitterHandle *handle = splitter->handle(1);
+            const QPoint from = handle->rect().center();
+            const QPoint to = from + QPoint(0, 100);
+            auto send = [handle](QEvent::Type type, const QPoint &pos, Qt::MouseButtons buttons) {
+                QMouseEvent event(type, QPointF(pos), QPointF(handle->mapToGlobal(pos)),
+                                  type == QEvent::MouseMove ? Qt::NoButton : Qt::LeftButton, buttons,
+                                  Qt::NoModifier);
+                QCoreApplication::sendEvent(handle, &event);
+            };
+            send(QEvent::MouseButtonPress, from, Qt::LeftButton);
+            send(QEvent::MouseMove, to, Qt::LeftButton);
+            send(QEvent::MouseButtonRelease, to, Qt::NoButton);
+            moved = splitter->sizes();
+            QVERIFY2(moved.at(0) >= before.at(0) + 90, qPrintable(QStringLiteral("%1 -> %2").arg(before.at(0)).arg(moved.at(0))));
+            QVERIFY(!QSettings().contains(key) || QSettings().value(key).toByteArray() == splitter->saveState());
+        } // closing the page saves what was moved
+        QVERIFY(QSettings().contains(key));
+
+        ConnectionsPage again(nullptr);
+        again.resize(1100, 800);
+        again.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&again));
+        auto *splitter = again.findChild<QSplitter *>(QStringLiteral("verticalSplitter"));
+        QVERIFY(splitter);
+        const QList<int> restored = splitter->sizes();
+        QCOMPARE(restored.size(), moved.size());
+        for (int i = 0; i < moved.size(); ++i)
+            QVERIFY2(std::abs(restored.at(i) - moved.at(i)) <= 2,
+                     qPrintable(QStringLiteral("pane %1: %2 != %3").arg(i).arg(restored.at(i)).arg(moved.at(i))));
+
+        // A saved state that does not fit (garbage) leaves the default layout, without a crash.
+        QSettings().setValue(key, QByteArray("not a splitter state"));
+        ConnectionsPage third(nullptr);
+        QVERIFY(third.findChild<QSplitter *>(QStringLiteral("verticalSplitter")));
+        QSettings().remove(key);
     }
 
     /// Grabs the new pages when VEGA_UI_SCREENSHOT_DIR is set (for docs and visual checks).

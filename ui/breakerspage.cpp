@@ -136,11 +136,27 @@ BreakersPage::BreakersPage(SnapshotSource *engine, QWidget *parent)
     m_frozenHint->setObjectName(QStringLiteral("orderHint"));
 
     m_forceOpen = new QAction(tr("Force open…"), this);
-    m_forceOpen->setToolTip(tr("Reject every call through the selected breaker until it is reset"));
+    m_forceOpen->setObjectName(QStringLiteral("forceOpenAction"));
+    m_forceOpen->setShortcut(forceOpenShortcut());
+    m_forceOpen->setToolTip(tr("Reject every call through the selected breaker until it is reset (%1)")
+                                .arg(forceOpenShortcut().toString(QKeySequence::NativeText)));
     m_forceClosed = new QAction(tr("Force closed…"), this);
-    m_forceClosed->setToolTip(tr("Let every call through the selected breaker; it never trips until reset"));
+    m_forceClosed->setObjectName(QStringLiteral("forceClosedAction"));
+    m_forceClosed->setShortcut(forceClosedShortcut());
+    m_forceClosed->setToolTip(tr("Let every call through the selected breaker; it never trips until reset (%1)")
+                                  .arg(forceClosedShortcut().toString(QKeySequence::NativeText)));
     m_reset = new QAction(tr("Reset…"), this);
-    m_reset->setToolTip(tr("Close the selected breaker with an empty window; ends a forced state"));
+    m_reset->setObjectName(QStringLiteral("resetBreakerAction"));
+    m_reset->setShortcut(resetShortcut());
+    m_reset->setToolTip(tr("Close the selected breaker with an empty window; ends a forced state (%1)")
+                            .arg(resetShortcut().toString(QKeySequence::NativeText)));
+    // The keys act while the focus is on this page (a tile, the filter, the transitions), so
+    // they cannot clash with another page's; the tiles' context menu shows them.
+    for (QAction *action : {m_forceOpen, m_forceClosed, m_reset}) {
+        action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+        action->setShortcutVisibleInContextMenu(true);
+        addAction(action);
+    }
     connect(m_forceOpen, &QAction::triggered, this, [this] { commandSelected(BreakerCommand::ForceOpen); });
     connect(m_forceClosed, &QAction::triggered, this,
             [this] { commandSelected(BreakerCommand::ForceClosed); });
@@ -226,6 +242,10 @@ BreakersPage::BreakersPage(SnapshotSource *engine, QWidget *parent)
     split->setStretchFactor(1, 1);
     split->setChildrenCollapsible(false);
 
+    // The pane sizes the operator chose are kept across runs.
+    split->setObjectName(QStringLiteral("splitSplitter"));
+    keepSplitterSizes(QStringLiteral("breakers"), {split});
+
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(headerRow);
@@ -245,6 +265,21 @@ BreakersPage::BreakersPage(SnapshotSource *engine, QWidget *parent)
 }
 
 BreakersPage::~BreakersPage() = default;
+
+QKeySequence BreakersPage::forceOpenShortcut()
+{
+    return QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O);
+}
+
+QKeySequence BreakersPage::forceClosedShortcut()
+{
+    return QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L);
+}
+
+QKeySequence BreakersPage::resetShortcut()
+{
+    return QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B);
+}
 
 void BreakersPage::setConfirmFunction(ConfirmFunction confirm)
 {

@@ -3,6 +3,8 @@
 #include "httpclient.h"
 #include "snapshotpage.h"
 
+#include <QKeySequence>
+
 #include <functional>
 
 QT_BEGIN_NAMESPACE
@@ -26,7 +28,8 @@ class BreakerTransitionModel;
  * The circuit breakers, Hystrix style: one tile per breaker (colour = error rate, size =
  * volume, a two-minute sparkline, state, latency), sortable and filterable without tiles
  * jumping under the cursor (see BreakerTileGrid), the recent transitions, and the operator
- * actions on the selected breaker (force open, force closed, reset), each confirmed first.
+ * actions on the selected breaker (force open, force closed, reset; buttons, the tiles' context
+ * menu and keys), each confirmed first.
  */
 class BreakersPage : public SnapshotPage {
     Q_OBJECT
@@ -49,6 +52,13 @@ public:
     /// Where force open / force closed / reset go: by default this page's source; the window
     /// sends them to every connected source when the operator asks for that.
     void setCommandTargets(std::function<QList<vega::SnapshotSource *>()> targets);
+
+    /// The actions' keys, active while the focus is on the page: Ctrl+Shift+O force open,
+    /// Ctrl+Shift+L force closed (let every call through), Ctrl+Shift+B reset the breaker. The
+    /// window's own keys (Ctrl+Shift+R reset stats, Ctrl+Shift+C connect, ...) are left alone.
+    static QKeySequence forceOpenShortcut();
+    static QKeySequence forceClosedShortcut();
+    static QKeySequence resetShortcut();
 
 public Q_SLOTS:
     /// Asks for confirmation, then sends `command` to the selected breaker.

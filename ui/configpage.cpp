@@ -112,6 +112,10 @@ ConfigPage::ConfigPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(p
     vertical->setStretchFactor(0, 2);
     vertical->setStretchFactor(1, 3);
 
+    // The pane sizes the operator chose are kept across runs.
+    vertical->setObjectName(QStringLiteral("verticalSplitter"));
+    keepSplitterSizes(QStringLiteral("config"), {vertical});
+
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(headerRow);

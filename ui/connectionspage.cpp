@@ -148,6 +148,12 @@ ConnectionsPage::ConnectionsPage(SnapshotSource *engine, QWidget *parent) : Snap
     vertical->addWidget(bottom);
     vertical->setChildrenCollapsible(false);
 
+    // The pane sizes the operator chose are kept across runs.
+    top->setObjectName(QStringLiteral("topSplitter"));
+    bottom->setObjectName(QStringLiteral("bottomSplitter"));
+    vertical->setObjectName(QStringLiteral("verticalSplitter"));
+    keepSplitterSizes(QStringLiteral("connections"), {top, bottom, vertical});
+
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(headerRow);

@@ -133,6 +133,11 @@ DatabasePage::DatabasePage(SnapshotSource *engine, QWidget *parent) : SnapshotPa
     vertical->setStretchFactor(0, 2);
     vertical->setStretchFactor(1, 3);
 
+    // The pane sizes the operator chose are kept across runs.
+    charts->setObjectName(QStringLiteral("chartsSplitter"));
+    vertical->setObjectName(QStringLiteral("verticalSplitter"));
+    keepSplitterSizes(QStringLiteral("database"), {charts, vertical});
+
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(headerRow);

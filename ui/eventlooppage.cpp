@@ -167,6 +167,10 @@ EventLoopPage::EventLoopPage(SnapshotSource *engine, QWidget *parent)
     vertical->setStretchFactor(1, 2);
     vertical->setChildrenCollapsible(false);
 
+    // The pane sizes the operator chose are kept across runs.
+    vertical->setObjectName(QStringLiteral("verticalSplitter"));
+    keepSplitterSizes(QStringLiteral("eventLoop"), {vertical});
+
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(stats);

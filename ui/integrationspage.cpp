@@ -143,6 +143,10 @@ IntegrationsPage::IntegrationsPage(SnapshotSource *engine, QWidget *parent) : Sn
     vertical->setStretchFactor(1, 2);
     m_content = vertical;
 
+    // The pane sizes the operator chose are kept across runs.
+    vertical->setObjectName(QStringLiteral("verticalSplitter"));
+    keepSplitterSizes(QStringLiteral("integrations"), {vertical});
+
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(headerRow);

@@ -125,6 +125,11 @@ MemoryPage::MemoryPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(p
     vertical->setStretchFactor(0, 2);
     vertical->setStretchFactor(1, 3);
 
+    // The pane sizes the operator chose are kept across runs.
+    tables->setObjectName(QStringLiteral("tablesSplitter"));
+    vertical->setObjectName(QStringLiteral("verticalSplitter"));
+    keepSplitterSizes(QStringLiteral("memory"), {tables, vertical});
+
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(headerRow);

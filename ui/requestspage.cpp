@@ -227,6 +227,12 @@ RequestsPage::RequestsPage(SnapshotSource *engine, QWidget *parent) : SnapshotPa
     vertical->addWidget(bottom);
     vertical->setChildrenCollapsible(false);
 
+    // The pane sizes the operator chose are kept across runs.
+    top->setObjectName(QStringLiteral("topSplitter"));
+    bottom->setObjectName(QStringLiteral("bottomSplitter"));
+    vertical->setObjectName(QStringLiteral("verticalSplitter"));
+    keepSplitterSizes(QStringLiteral("requests"), {top, bottom, vertical});
+
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(headerRow);

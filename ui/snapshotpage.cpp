@@ -5,10 +5,18 @@
 
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLoggingCategory>
+#include <QSettings>
+#include <QSplitter>
 
 #include <algorithm>
 
 namespace vega::ui {
+
+namespace {
+Q_LOGGING_CATEGORY(lcPage, "vega.ui.page")
+constexpr int kSaveSplittersDelayMs = 500;
+} // namespace
 
 SnapshotPage::SnapshotPage(QWidget *parent) : QWidget(parent)
 {
@@ -17,6 +25,9 @@ SnapshotPage::SnapshotPage(QWidget *parent) : QWidget(parent)
         if (m_pending && isOnScreen())
             applyPending();
     });
+    m_saveSplitters.setSingleShot(true);
+    m_saveSplitters.setInterval(kSaveSplittersDelayMs);
+    connect(&m_saveSplitters, &QTimer::timeout, this, &SnapshotPage::saveMovedSplitters);
 }
 
 void SnapshotPage::setRefreshIntervalMs(int ms)
@@ -24,7 +35,51 @@ void SnapshotPage::setRefreshIntervalMs(int ms)
     m_refreshMs = std::max(0, ms);
 }
 
-SnapshotPage::~SnapshotPage() = default;
+SnapshotPage::~SnapshotPage()
+{
+    // The splitters are children, still alive here (QWidget deletes them after this body).
+    saveMovedSplitters();
+}
+
+QString SnapshotPage::splitterSettingsKey(const QString &pageKey, const QString &splitterName)
+{
+    return QStringLiteral("layout/%1/%2").arg(pageKey, splitterName);
+}
+
+void SnapshotPage::keepSplitterSizes(const QString &pageKey, std::initializer_list<QSplitter *> splitters)
+{
+    const QSettings settings;
+    for (QSplitter *splitter : splitters) {
+        if (!splitter)
+            continue;
+        if (splitter->objectName().isEmpty()) {
+            qCWarning(lcPage) << "page" << pageKey << ": a splitter without an object name keeps no layout";
+            continue;
+        }
+        const QString key = splitterSettingsKey(pageKey, splitter->objectName());
+        const QByteArray state = settings.value(key).toByteArray();
+        // Something that is not a splitter's state is refused and the defaults stay.
+        if (!state.isEmpty() && !splitter->restoreState(state))
+            qCWarning(lcPage) << "ignoring the saved layout" << key << ": it does not fit the page";
+        connect(splitter, &QSplitter::splitterMoved, this, [this, splitter, key] {
+            m_movedSplitters.insert(key, splitter);
+            if (!m_saveSplitters.isActive())
+                m_saveSplitters.start();
+        });
+    }
+}
+
+void SnapshotPage::saveMovedSplitters()
+{
+    m_saveSplitters.stop();
+    if (m_movedSplitters.isEmpty())
+        return;
+    QSettings settings;
+    for (auto it = m_movedSplitters.cbegin(); it != m_movedSplitters.cend(); ++it)
+        if (it.value())
+            settings.setValue(it.key(), it.value()->saveState());
+    m_movedSplitters.clear();
+}
 
 void SnapshotPage::setSnapshot(const SnapshotPtr &snapshot)
 {

@@ -135,6 +135,11 @@ StreamsPage::StreamsPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage
     vertical->setStretchFactor(0, 2);
     vertical->setStretchFactor(1, 3);
 
+    // The pane sizes the operator chose are kept across runs.
+    charts->setObjectName(QStringLiteral("chartsSplitter"));
+    vertical->setObjectName(QStringLiteral("verticalSplitter"));
+    keepSplitterSizes(QStringLiteral("streams"), {charts, vertical});
+
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(headerRow);

@@ -63,6 +63,11 @@ SystemPage::SystemPage(SnapshotSource *engine, QWidget *parent) : SnapshotPage(p
     split->setSizes({700, 500});
     split->setChildrenCollapsible(false);
 
+    // The pane sizes the operator chose are kept across runs.
+    charts->setObjectName(QStringLiteral("chartsSplitter"));
+    split->setObjectName(QStringLiteral("splitSplitter"));
+    keepSplitterSizes(QStringLiteral("system"), {charts, split});
+
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(headerRow);

@@ -23,10 +23,11 @@
 #include <QMap>
 #include <QMenu>
 #include <QMouseEvent>
+#include <QPainter>
+#include <QPolygonF>
 #include <QRegularExpression>
 #include <QRubberBand>
 #include <QSaveFile>
-#include <QScatterSeries>
 #include <QToolButton>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -60,6 +61,26 @@ QString csvField(const QString &text)
 
 constexpr int kMinimumZoomPixels = 8;
 constexpr int kAntialiasedPoints = 2000;
+constexpr int kMarkerSize = 11;
+constexpr qreal kLineWidth = 1.6;
+
+/// An upward triangle filled with `color` and outlined a little darker, kMarkerSize logical
+/// pixels wide, for `dpr` device pixels per logical pixel.
+QImage triangleMarker(const QColor &color, qreal dpr)
+{
+    dpr = std::max<qreal>(1.0, dpr);
+    const int side = int(std::ceil(kMarkerSize * dpr));
+    QImage image(side, side, QImage::Format_ARGB32_Premultiplied);
+    image.setDevicePixelRatio(dpr);
+    image.fill(Qt::transparent);
+    QPainter painter(&image);
+    painter.setRenderHint(QPainter::Antialiasing);
+    painter.setPen(QPen(color.darker(140), 1.0));
+    painter.setBrush(color);
+    const double s = kMarkerSize;
+    painter.drawPolygon(QPolygonF({QPointF(0.5, s - 0.5), QPointF(s - 0.5, s - 0.5), QPointF(s / 2, 0.5)}));
+    return image;
+}
 
 QString windowLabel(int seconds)
 {
@@ -175,20 +196,23 @@ QList<int> TimeChart::windowPresets()
 int TimeChart::addSeries(const QString &name, const QColor &color, SeriesKind kind)
 {
     QXYSeries *series = nullptr;
+    auto *line = new QLineSeries(m_chart);
     if (kind == SeriesKind::Markers) {
-        auto *scatter = new QScatterSeries(m_chart);
-        scatter->setMarkerShape(QScatterSeries::MarkerShapeTriangle);
-        scatter->setMarkerSize(11);
-        scatter->setBorderColor(color.darker(140));
-        scatter->setColor(color);
-        series = scatter;
-    } else {
-        auto *line = new QLineSeries(m_chart);
+        // Markers are a line series without its line, each point drawn as one image: a
+        // QScatterSeries keeps a graphics item per point and re-brushes all of them whenever
+        // the point count changes (quadratic in QtCharts 6.4), which cost more than every line
+        // of a page. The legend keeps the marker's colour; hover still finds the points.
         QPen pen(color);
-        pen.setWidthF(1.6);
+        pen.setStyle(Qt::NoPen);
         line->setPen(pen);
-        series = line;
+        line->setMarkerSize(kMarkerSize);
+        line->setLightMarker(triangleMarker(color, devicePixelRatioF()));
+    } else {
+        QPen pen(color);
+        pen.setWidthF(kLineWidth);
+        line->setPen(pen);
     }
+    series = line;
     series->setName(name);
     m_chart->addSeries(series);
     series->attachAxis(m_axisX);
@@ -213,9 +237,12 @@ int TimeChart::addSeries(const QString &name, const QColor &color, SeriesKind ki
     connect(series, &QXYSeries::hovered, this,
             [this, index](const QPointF &point, bool state) { showPointToolTip(index, point, state); });
     const QList<QLegendMarker *> markers = m_chart->legend()->markers(series);
-    for (QLegendMarker *marker : markers)
+    for (QLegendMarker *marker : markers) {
+        if (kind == SeriesKind::Markers)
+            marker->setBrush(color); // the series has no pen to take it from
         connect(marker, &QLegendMarker::clicked, this,
                 [this, index] { setSeriesVisible(index, !isSeriesVisible(index)); });
+    }
     return index;
 }
 
@@ -489,22 +516,39 @@ void TimeChart::render()
     for (const Threshold &t : std::as_const(m_thresholds))
         t.series->replace({QPointF(double(from), t.value), QPointF(double(end), t.value)});
     int drawn = 0;
+    QList<QList<QPointF>> visiblePoints(m_series.size());
     for (int i = 0; i < m_series.size(); ++i) {
         if (!m_series.at(i).chartSeries->isVisible())
             continue;
         // Markers are bucketed too: a dense marker series (3600 points an hour) would otherwise
         // cost more to draw than every line of the page.
-        const QList<QPointF> pts = windowAndDownsample(pointsForWindow(i, m_shown.data.at(i), from), from, end,
-                                                       buckets, m_shown.scale.at(i));
-        for (const QPointF &p : pts) {
+        visiblePoints[i] = windowAndDownsample(pointsForWindow(i, m_shown.data.at(i), from), from, end, buckets,
+                                               m_shown.scale.at(i));
+        for (const QPointF &p : std::as_const(visiblePoints.at(i))) {
             lo = std::min(lo, p.y());
             hi = std::max(hi, p.y());
         }
-        drawn += int(pts.size());
-        m_series.at(i).chartSeries->replace(pts);
+        drawn += int(visiblePoints.at(i).size());
     }
+    // QtCharts lays a series out again (mapping every point and stroking its whole line for
+    // hit tests) at each replace() and at each change of either axis' range: emptied first, the
+    // series cost nothing while the axes move, and each is laid out once, with its new points.
+    for (int i = 0; i < m_series.size(); ++i)
+        if (m_series.at(i).chartSeries->isVisible())
+            m_series.at(i).chartSeries->replace(QList<QPointF>());
     // Antialiasing many thousand points costs more than it shows: dense charts draw without it.
-    m_view->setRenderHint(QPainter::Antialiasing, drawn <= kAntialiasedPoints);
+    const bool dense = drawn > kAntialiasedPoints;
+    m_view->setRenderHint(QPainter::Antialiasing, !dense);
+    for (const Series &s : std::as_const(m_series)) {
+        if (s.kind != SeriesKind::Line)
+            continue;
+        QPen pen = s.chartSeries->pen();
+        const qreal width = dense ? 1.0 : kLineWidth;
+        if (pen.widthF() != width) {
+            pen.setWidthF(width);
+            s.chartSeries->setPen(pen);
+        }
+    }
 
     m_axisX->setRange(QDateTime::fromMSecsSinceEpoch(from), QDateTime::fromMSecsSinceEpoch(end));
     if (!std::isfinite(lo)) {
@@ -517,6 +561,9 @@ void TimeChart::render()
     const NiceRange range = niceRange(lo, hi);
     m_axisY->setRange(range.min, range.max);
     m_axisY->setTickCount(range.tickCount);
+    for (int i = 0; i < m_series.size(); ++i)
+        if (m_series.at(i).chartSeries->isVisible())
+            m_series.at(i).chartSeries->replace(visiblePoints.at(i));
     updateOverlays();
 
     ++m_renderCount;
@@ -548,6 +595,10 @@ void TimeChart::showPointToolTip(int seriesIndex, const QPointF &point, bool hov
         QToolTip::hideText();
         return;
     }
+    // A marker series reports hovering over its invisible line too: only its points count.
+    const Series &series = m_series.at(seriesIndex);
+    if (series.kind == SeriesKind::Markers && !series.chartSeries->points().contains(point))
+        return;
     const QString text = m_series.at(seriesIndex).name + QStringLiteral(": ") +
                          QString::number(point.y(), 'g', 4) + m_valueSuffix + QStringLiteral(" at ") +
                          formatClockTime(qint64(point.x()));
