@@ -102,7 +102,7 @@ private Q_SLOTS:
         Fixture f;
         f.window->setCurrentPage(MainWindow::OverviewPageIndex);
         OverviewPage *overview = f.window->overviewPage();
-        QCOMPARE(overview->tileCount(), 12);
+        QCOMPARE(overview->tileCount(), 13);
         // The sampler grades the categories within a few intervals.
         QTRY_VERIFY_WITH_TIMEOUT(overview->tile(QStringLiteral("cpu"))->health() != Health::Unknown,
                                  kTimeoutMs);

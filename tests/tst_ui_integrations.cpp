@@ -275,8 +275,8 @@ private Q_SLOTS:
         page.show();
         QVERIFY(QTest::qWaitForWindowExposed(&page));
 
-        QCOMPARE(page.tileCount(), 12); // the system's eight, database, shared cache, integrations, memory trend
-        QCOMPARE(OverviewPage::categoryIds().size(), 12);
+        QCOMPARE(page.tileCount(), 13); // the system's eight, database, shared cache, breakers, integrations, memory trend
+        QCOMPARE(OverviewPage::categoryIds().size(), 13);
         HealthTile *integrations = page.tile(OverviewPage::integrationsTileId());
         QVERIFY(integrations);
         QTRY_COMPARE_WITH_TIMEOUT(integrations->valueText(), QStringLiteral("1 of 2 healthy"), kTimeoutMs);

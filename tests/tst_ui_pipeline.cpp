@@ -8,8 +8,10 @@
 #include "demobackend.h"
 #include "demoworkload.h"
 #include "engine.h"
+#include "healthtile.h"
 #include "httpclient.h"
 #include "mainwindow.h"
+#include "overviewpage.h"
 #include "poolmodel.h"
 #include "requestspage.h"
 #include "snapshotpage.h"
@@ -315,6 +317,15 @@ private Q_SLOTS:
         QCOMPARE(page->grid()->tile(host)->stateText(), QStringLiteral("Forced open"));
         // Calls are now rejected.
         QTRY_VERIFY_WITH_TIMEOUT(page->grid()->tile(host)->data().rejected > 0, kTimeoutMs);
+        // The Overview's breakers tile names it (amber at least: the demo's fault window may
+        // open another one meanwhile).
+        m_f->window->setCurrentPage(MainWindow::OverviewPageIndex);
+        HealthTile *overviewTile = m_f->window->overviewPage()->tile(OverviewPage::breakersTileId());
+        QVERIFY(overviewTile);
+        QTRY_VERIFY_WITH_TIMEOUT(overviewTile->reasonText().contains(QStringLiteral("Forced by an operator: ") + host),
+                                 kTimeoutMs);
+        QVERIFY(overviewTile->health() >= Health::Warning);
+        m_f->window->setCurrentPage(MainWindow::BreakersPageIndex);
 
         page->resetAction()->trigger();
         QCOMPARE(m_f->breakerState(host), QStringLiteral("closed"));

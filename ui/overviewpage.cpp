@@ -43,15 +43,19 @@ QList<TileSpec> tileSpecs()
         {s("load"), OverviewPage::tr("Load"), s("load_1m"), {s("load_per_core")}},
         {s("database"), OverviewPage::tr("Database"), s("queue_depth"), {s("dropped_rows"), s("slow_queries")}},
         {s("shared_cache"), OverviewPage::tr("Shared cache"), s("state"), {s("hit_ratio_percent"), s("fallbacks")}},
-        // Not diagnostics categories: computed from Snapshot::integrations and Snapshot::memory.
+        // Not diagnostics categories: computed from the snapshot's breakers, integrations and memory.
+        {OverviewPage::breakersTileId(), OverviewPage::tr("Breakers"), QString(), {}},
         {OverviewPage::integrationsTileId(), OverviewPage::tr("Integrations"), QString(), {}},
         {OverviewPage::memoryTrendTileId(), OverviewPage::tr("Memory trend"), QString(), {}},
     };
 }
 
-// Four a row: the system's eight on two rows, the application's (database, shared cache,
-// integrations, memory trend) on the third.
-constexpr int kTileColumns = 4;
+// The system's eight on two rows of four, the application's (database, shared cache, breakers,
+// integrations, memory trend) on a row of five below; every row as wide as the others.
+constexpr int kSystemTiles = 8;
+constexpr int kSystemColumns = 4;
+constexpr int kApplicationColumns = 5;
+constexpr int kGridColumns = kSystemColumns * kApplicationColumns;
 
 QString labelOf(const DiagnosticValue &value)
 {
@@ -144,8 +148,18 @@ OverviewPage::OverviewPage(SnapshotSource *engine, QWidget *parent) : SnapshotPa
     for (int i = 0; i < specs.size(); ++i) {
         auto *tile = new HealthTile(specs.at(i).id, specs.at(i).title, this);
         m_tiles.append(tile);
-        grid->addWidget(tile, i / kTileColumns, i % kTileColumns);
+        if (i < kSystemTiles) {
+            const int span = kGridColumns / kSystemColumns;
+            grid->addWidget(tile, i / kSystemColumns, (i % kSystemColumns) * span, 1, span);
+        } else {
+            const int j = i - kSystemTiles;
+            const int span = kGridColumns / kApplicationColumns;
+            grid->addWidget(tile, kSystemTiles / kSystemColumns + j / kApplicationColumns,
+                            (j % kApplicationColumns) * span, 1, span);
+        }
     }
+    for (int c = 0; c < kGridColumns; ++c)
+        grid->setColumnStretch(c, 1);
 
     // What the colours mean.
     auto *legendRow = new QWidget(this);
@@ -236,6 +250,8 @@ void OverviewPage::applySnapshot(const Snapshot &snapshot)
     for (HealthTile *t : std::as_const(m_tiles)) {
         if (t->categoryId() == integrationsTileId())
             updateIntegrationsTile(t, snapshot.integrations);
+        else if (t->categoryId() == breakersTileId())
+            updateBreakersTile(t, snapshot.http.breakers);
         else if (t->categoryId() == memoryTrendTileId())
             updateMemoryTile(t, snapshot.memory);
         else
@@ -281,6 +297,55 @@ void OverviewPage::updateTile(HealthTile *tile, const DiagnosticCategory *catego
 QString OverviewPage::integrationsTileId()
 {
     return QStringLiteral("integrations");
+}
+
+QString OverviewPage::breakersTileId()
+{
+    return QStringLiteral("breakers");
+}
+
+void OverviewPage::updateBreakersTile(HealthTile *tile, const QList<BreakerInfo> &breakers)
+{
+    if (breakers.isEmpty()) {
+        tile->setContent(Health::Unknown, tr("None"), tr("no circuit breaker yet"), QString(),
+                         tr("each host gets one with its first request"));
+        return;
+    }
+    QStringList open;
+    QStringList halfOpen;
+    QStringList forced;
+    for (const BreakerInfo &b : breakers) {
+        if (b.state == QLatin1String("open"))
+            open.append(b.name);
+        else if (b.state == QLatin1String("half_open"))
+            halfOpen.append(b.name);
+        else if (b.state.startsWith(QLatin1String("forced")))
+            forced.append(tr("%1 (%2)").arg(b.name, b.state == QLatin1String("forced_open") ? tr("forced open")
+                                                                                          : tr("forced closed")));
+    }
+    const int total = int(breakers.size());
+    const int closed = total - int(open.size() + halfOpen.size() + forced.size());
+    const Health health = !open.isEmpty()                          ? Health::Critical
+                          : !halfOpen.isEmpty() || !forced.isEmpty() ? Health::Warning
+                                                                     : Health::Ok;
+    QStringList details;
+    if (!open.isEmpty())
+        details.append(tr("%1 open").arg(open.size()));
+    if (!halfOpen.isEmpty())
+        details.append(tr("%1 half open").arg(halfOpen.size()));
+    if (!forced.isEmpty())
+        details.append(tr("%1 forced").arg(forced.size()));
+    QStringList reasons;
+    if (!open.isEmpty())
+        reasons.append(tr("Open (calls rejected): %1").arg(open.join(QStringLiteral(", "))));
+    if (!halfOpen.isEmpty())
+        reasons.append(tr("Probing: %1").arg(halfOpen.join(QStringLiteral(", "))));
+    if (!forced.isEmpty())
+        reasons.append(tr("Forced by an operator: %1").arg(forced.join(QStringLiteral(", "))));
+    if (reasons.isEmpty())
+        reasons.append(tr("every breaker closed"));
+    tile->setContent(health, tr("%1 of %2 closed").arg(closed).arg(total), tr("Circuit breakers"),
+                     details.join(QStringLiteral(" · ")), reasons.join(QLatin1Char('\n')));
 }
 
 QString OverviewPage::memoryTrendTileId()

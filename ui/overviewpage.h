@@ -28,8 +28,12 @@ public:
     ~OverviewPage() override;
 
     /// The tile ids in display order: the system's eight diagnostics categories, the
-    /// database, then integrationsTileId() and memoryTrendTileId().
+    /// database, the shared cache, then breakersTileId(), integrationsTileId() and
+    /// memoryTrendTileId().
     static QStringList categoryIds();
+    /// The circuit breakers' tile: Critical while one is open, Warning while one is half open
+    /// or forced, "12 of 13 closed", the open ones named.
+    static QString breakersTileId();
     /// The integrations tile: the worst state, "7 of 8 healthy", the unhealthy ones named.
     static QString integrationsTileId();
     /// The memory monitor's tile: RSS, heap and RSS trends, leak suspects (Warning when any).
@@ -50,6 +54,7 @@ protected:
 private:
     void updateTile(HealthTile *tile, const DiagnosticCategory *category);
     void updateIntegrationsTile(HealthTile *tile, const QList<IntegrationStatus> &integrations);
+    void updateBreakersTile(HealthTile *tile, const QList<BreakerInfo> &breakers);
     void updateMemoryTile(HealthTile *tile, const MemorySummary &memory);
 
     QList<HealthTile *> m_tiles;
