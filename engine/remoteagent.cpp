@@ -352,9 +352,16 @@ void RemoteAgent::validateConfig(const QString &, const ActionCallback &done)
     QPointer<RemoteAgent> self(this);
     post(QByteArrayLiteral("GET"), QStringLiteral("/admin/config/validate"), {},
          QStringLiteral("configuration validated"), [self, done](const ActionResult &result) {
-             // The outcome itself arrives with the next snapshot (validationFinished()).
+             // The outcome itself arrives with the next snapshot (validationFinished()); should
+             // it not (a link lost meanwhile), the console stops waiting after a few intervals.
              if (self && !result.ok)
                  self->m_validating = false;
+             if (self && result.ok) {
+                 QTimer::singleShot(std::max(5000, 5 * self->m_intervalMs), self, [self] {
+                     if (self)
+                         self->m_validating = false;
+                 });
+             }
              if (done)
                  done(result);
          });
