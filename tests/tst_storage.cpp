@@ -5,6 +5,7 @@
 #include "historystore.h"
 #include "metrics.h"
 #include "sqlprofiler.h"
+#include "storagetestsupport.h"
 
 #include <QCoreApplication>
 #include <QCryptographicHash>
@@ -30,12 +31,9 @@
 #include <memory>
 
 using namespace vega;
+using namespace vega::testsupport;
 
 namespace {
-
-constexpr qint64 kMinute = 60000;
-constexpr qint64 kHour = 3600000;
-constexpr qint64 kDay = 24 * kHour;
 
 HistoryStoreOptions testOptions(const QString &dir)
 {
@@ -48,61 +46,6 @@ HistoryStoreOptions testOptions(const QString &dir)
     o.maintenanceIntervalMs = 0;
     o.shutdownTimeoutMs = 2000;
     return o;
-}
-
-/// A store with its own registry and profiler.
-struct Rig {
-    explicit Rig(const HistoryStoreOptions &options, Clock *clock = Clock::system())
-        : registry(clock), profiler(&registry, SqlProfilerOptions{}, clock),
-          store(std::make_unique<HistoryStore>(options, &registry, &profiler, clock))
-    {
-    }
-    ~Rig() { store.reset(); }
-    qint64 counter(const char *name) { return qint64(registry.counter(QLatin1String(name))->total()); }
-    double gauge(const char *name) { return registry.gauge(QLatin1String(name))->value(); }
-
-    MetricsRegistry registry;
-    SqlProfiler profiler;
-    std::unique_ptr<HistoryStore> store;
-};
-
-/// Waits (processing events) for an asynchronous store call to answer.
-template <typename T, typename Call> T await(Call call, int timeoutMs = 10000)
-{
-    T result{};
-    bool done = false;
-    QObject context;
-    call(&context, [&](const T &r) {
-        result = r;
-        done = true;
-    });
-    QElapsedTimer t;
-    t.start();
-    while (!done && t.elapsed() < timeoutMs)
-        QTest::qWait(2);
-    if (!done)
-        qWarning("no answer from the store within %d ms", timeoutMs);
-    return result;
-}
-
-bool flushSync(HistoryStore &store)
-{
-    return await<bool>([&](QObject *c, auto cb) { store.flush(c, cb); });
-}
-
-SeriesHistory loadSync(HistoryStore &store, const SeriesQuery &q)
-{
-    return await<SeriesHistory>([&](QObject *c, auto cb) { store.loadSeries(q, c, cb); });
-}
-
-JournalPage journalSync(HistoryStore &store, const JournalQuery &q)
-{
-    return await<JournalPage>([&](QObject *c, auto cb) { store.loadJournal(q, c, cb); });
-}
-
-MaintenanceResult maintainSync(HistoryStore &store, qint64 nowMs)
-{
-    return await<MaintenanceResult>([&](QObject *c, auto cb) { store.runMaintenance(nowMs, c, cb); });
 }
 
 /// A plain connection of the test's own, to look at or tamper with the file.

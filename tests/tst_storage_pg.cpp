@@ -6,6 +6,7 @@
 #include "historystore.h"
 #include "metrics.h"
 #include "sqlprofiler.h"
+#include "storagetestsupport.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -19,64 +20,11 @@
 #include <memory>
 
 using namespace vega;
+using namespace vega::testsupport;
 
 namespace {
 
-constexpr qint64 kMinute = 60000;
-constexpr qint64 kHour = 3600000;
-constexpr qint64 kDay = 24 * kHour;
 const QString kAdmin = QStringLiteral("tst-storage-pg-admin");
-
-struct Rig {
-    explicit Rig(const HistoryStoreOptions &options)
-        : profiler(&registry), store(std::make_unique<HistoryStore>(options, &registry, &profiler))
-    {
-    }
-    ~Rig() { store.reset(); }
-    qint64 counter(const char *name) { return qint64(registry.counter(QLatin1String(name))->total()); }
-
-    MetricsRegistry registry;
-    SqlProfiler profiler;
-    std::unique_ptr<HistoryStore> store;
-};
-
-template <typename T, typename Call> T await(Call call, int timeoutMs = 15000)
-{
-    T result{};
-    bool done = false;
-    QObject context;
-    call(&context, [&](const T &r) {
-        result = r;
-        done = true;
-    });
-    QElapsedTimer t;
-    t.start();
-    while (!done && t.elapsed() < timeoutMs)
-        QTest::qWait(2);
-    if (!done)
-        qWarning("no answer from the store within %d ms", timeoutMs);
-    return result;
-}
-
-bool flushSync(HistoryStore &store)
-{
-    return await<bool>([&](QObject *c, auto cb) { store.flush(c, cb); });
-}
-
-SeriesHistory loadSync(HistoryStore &store, const SeriesQuery &q)
-{
-    return await<SeriesHistory>([&](QObject *c, auto cb) { store.loadSeries(q, c, cb); });
-}
-
-JournalPage journalSync(HistoryStore &store, const JournalQuery &q)
-{
-    return await<JournalPage>([&](QObject *c, auto cb) { store.loadJournal(q, c, cb); });
-}
-
-MaintenanceResult maintainSync(HistoryStore &store, qint64 nowMs)
-{
-    return await<MaintenanceResult>([&](QObject *c, auto cb) { store.runMaintenance(nowMs, c, cb); });
-}
 
 /// Version 1 as it shipped, frozen here on purpose.
 const char *const kVersion1Ddl[] = {
