@@ -37,23 +37,7 @@ StatementModel::~StatementModel() = default;
 
 void StatementModel::setStatements(const QList<StatementStats> &statements)
 {
-    QStringList order;
-    QHash<QString, StatementStats> byText;
-    for (const StatementStats &s : statements) {
-        if (byText.contains(s.normalized))
-            continue;
-        order.append(s.normalized);
-        byText.insert(s.normalized, s);
-    }
-    syncKeys(order);
-    QList<int> changed;
-    for (int row = 0; row < rowCount(); ++row) {
-        const auto before = m_stats.constFind(keyAt(row));
-        if (before == m_stats.constEnd() || !sameStats(*before, byText.value(keyAt(row))))
-            changed.append(row);
-    }
-    m_stats = std::move(byText);
-    notifyRowsChanged(changed);
+    replaceRows(&m_stats, statements, [](const StatementStats &s) { return s.normalized; }, sameStats);
 }
 
 int StatementModel::columnCount(const QModelIndex &parent) const
@@ -309,25 +293,10 @@ ConnectionUsageModel::~ConnectionUsageModel() = default;
 
 void ConnectionUsageModel::setConnections(const QList<ConnectionUsage> &connections)
 {
-    QStringList order;
-    QHash<QString, ConnectionUsage> byName;
-    for (const ConnectionUsage &c : connections) {
-        if (byName.contains(c.connection))
-            continue;
-        order.append(c.connection);
-        byName.insert(c.connection, c);
-    }
-    syncKeys(order);
-    QList<int> changed;
-    for (int row = 0; row < rowCount(); ++row) {
-        const auto before = m_usage.constFind(keyAt(row));
-        const ConnectionUsage now = byName.value(keyAt(row));
-        if (before == m_usage.constEnd() || before->queries != now.queries || before->totalMs != now.totalMs ||
-            before->errors != now.errors)
-            changed.append(row);
-    }
-    m_usage = std::move(byName);
-    notifyRowsChanged(changed);
+    replaceRows(&m_usage, connections, [](const ConnectionUsage &c) { return c.connection; },
+                [](const ConnectionUsage &before, const ConnectionUsage &now) {
+                    return before.queries == now.queries && before.totalMs == now.totalMs && before.errors == now.errors;
+                });
 }
 
 int ConnectionUsageModel::columnCount(const QModelIndex &parent) const

@@ -79,28 +79,13 @@ IntegrationModel::~IntegrationModel() = default;
 
 void IntegrationModel::setIntegrations(const QList<IntegrationStatus> &integrations, qint64 nowWallMs)
 {
-    QStringList order;
-    QHash<QString, IntegrationStatus> byName;
-    for (const IntegrationStatus &s : integrations) {
-        if (s.name.isEmpty() || byName.contains(s.name))
-            continue;
-        order.append(s.name);
-        byName.insert(s.name, s);
-    }
-    syncKeys(order);
     // "ago" moves with the clock: every row with a last success changes with a new time.
     const bool timeMoved = nowWallMs / 1000 != m_nowWallMs / 1000;
-    QList<int> changed;
-    for (int row = 0; row < rowCount(); ++row) {
-        const auto before = m_status.constFind(keyAt(row));
-        const IntegrationStatus &now = byName[keyAt(row)];
-        if (before == m_status.constEnd() || !sameStatus(*before, now) ||
-            (timeMoved && now.lastSuccessWallMs > 0))
-            changed.append(row);
-    }
-    m_status = std::move(byName);
+    replaceRows(&m_status, integrations, [](const IntegrationStatus &s) { return s.name; },
+                [timeMoved](const IntegrationStatus &before, const IntegrationStatus &now) {
+                    return sameStatus(before, now) && !(timeMoved && now.lastSuccessWallMs > 0);
+                });
     m_nowWallMs = nowWallMs;
-    notifyRowsChanged(changed);
 }
 
 int IntegrationModel::columnCount(const QModelIndex &parent) const

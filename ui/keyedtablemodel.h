@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QAbstractTableModel>
+#include <QHash>
 #include <QStringList>
 
 QT_BEGIN_NAMESPACE
@@ -46,6 +47,33 @@ protected:
     void syncKeys(const QStringList &keys);
     /// dataChanged over every column of each row in `rows` (ascending), one signal per run.
     void notifyRowsChanged(const QList<int> &rows);
+
+    /// Replaces the values behind the rows with `items`, keyed by keyOf(item) (the first of a
+    /// duplicated key wins; an empty key is skipped): rows whose key went away are removed, new
+    /// keys appended, and dataChanged is sent for each row whose value changed
+    /// (!same(before, now)). `values` is the model's own store of the values by key.
+    template <typename T, typename KeyOf, typename Same>
+    void replaceRows(QHash<QString, T> *values, const QList<T> &items, KeyOf keyOf, Same same)
+    {
+        QStringList order;
+        QHash<QString, T> next;
+        for (const T &item : items) {
+            const QString key = keyOf(item);
+            if (key.isEmpty() || next.contains(key))
+                continue;
+            order.append(key);
+            next.insert(key, item);
+        }
+        syncKeys(order);
+        QList<int> changed;
+        for (int row = 0; row < rowCount(); ++row) {
+            const auto before = values->constFind(keyAt(row));
+            if (before == values->constEnd() || !same(*before, next.value(keyAt(row))))
+                changed.append(row);
+        }
+        *values = std::move(next);
+        notifyRowsChanged(changed);
+    }
 
 private:
     QStringList m_keys;

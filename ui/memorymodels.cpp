@@ -88,23 +88,7 @@ TrackedTypeModel::~TrackedTypeModel() = default;
 
 void TrackedTypeModel::setTypes(const QList<TrackedTypeStatus> &types)
 {
-    QStringList order;
-    QHash<QString, TrackedTypeStatus> byName;
-    for (const TrackedTypeStatus &t : types) {
-        if (byName.contains(t.name))
-            continue;
-        order.append(t.name);
-        byName.insert(t.name, t);
-    }
-    syncKeys(order);
-    QList<int> changed;
-    for (int row = 0; row < rowCount(); ++row) {
-        const auto before = m_types.constFind(keyAt(row));
-        if (before == m_types.constEnd() || !sameType(*before, byName.value(keyAt(row))))
-            changed.append(row);
-    }
-    m_types = std::move(byName);
-    notifyRowsChanged(changed);
+    replaceRows(&m_types, types, [](const TrackedTypeStatus &t) { return t.name; }, sameType);
 }
 
 int TrackedTypeModel::columnCount(const QModelIndex &parent) const
@@ -231,23 +215,7 @@ LeakSuspectModel::~LeakSuspectModel() = default;
 
 void LeakSuspectModel::setSuspects(const QList<LeakSuspect> &suspects)
 {
-    QStringList order;
-    QHash<QString, LeakSuspect> byName;
-    for (const LeakSuspect &s : suspects) {
-        if (byName.contains(s.type))
-            continue;
-        order.append(s.type);
-        byName.insert(s.type, s);
-    }
-    syncKeys(order);
-    QList<int> changed;
-    for (int row = 0; row < rowCount(); ++row) {
-        const auto before = m_suspects.constFind(keyAt(row));
-        if (before == m_suspects.constEnd() || !sameSuspect(*before, byName.value(keyAt(row))))
-            changed.append(row);
-    }
-    m_suspects = std::move(byName);
-    notifyRowsChanged(changed);
+    replaceRows(&m_suspects, suspects, [](const LeakSuspect &s) { return s.type; }, sameSuspect);
 }
 
 int LeakSuspectModel::columnCount(const QModelIndex &parent) const

@@ -22,23 +22,7 @@ PoolModel::~PoolModel() = default;
 
 void PoolModel::setPools(const QList<HostPoolStats> &pools)
 {
-    QStringList order;
-    QHash<QString, HostPoolStats> byHost;
-    for (const HostPoolStats &p : pools) {
-        if (byHost.contains(p.host))
-            continue;
-        order.append(p.host);
-        byHost.insert(p.host, p);
-    }
-    syncKeys(order);
-    QList<int> changed;
-    for (int row = 0; row < rowCount(); ++row) {
-        const auto before = m_pools.constFind(keyAt(row));
-        if (before == m_pools.constEnd() || !samePool(*before, byHost.value(keyAt(row))))
-            changed.append(row);
-    }
-    m_pools = std::move(byHost);
-    notifyRowsChanged(changed);
+    replaceRows(&m_pools, pools, [](const HostPoolStats &p) { return p.host; }, samePool);
 }
 
 int PoolModel::columnCount(const QModelIndex &parent) const
