@@ -21,6 +21,7 @@
 #include <QTreeView>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace vega::ui {
@@ -99,6 +100,9 @@ FleetPage::FleetPage(QWidget *parent) : QWidget(parent)
     split->addWidget(m_view);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
+    split->setSizes({600, 250}); // the tiles first: they are what the page is for
+    split->setChildrenCollapsible(false);
+    m_tileScroll = scroll;
 
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(header);
@@ -180,6 +184,11 @@ void FleetPage::layoutTiles()
         ++i;
     }
     m_tileGrid->setRowStretch(m_tileGrid->rowCount(), 1);
+    // Never cut a tile in half: at least one whole row shows, two when there are.
+    const HealthTile *any = m_tiles.isEmpty() ? nullptr : m_tiles.cbegin().value();
+    const int rows = (int(m_tileOrder.size()) + kTileColumns - 1) / kTileColumns;
+    if (any)
+        m_tileScroll->setMinimumHeight(std::min(rows, 2) * (any->sizeHint().height() + m_tileGrid->spacing()) + 4);
 }
 
 bool FleetPage::eventFilter(QObject *watched, QEvent *event)

@@ -62,6 +62,7 @@ private:
     QHash<QString, StatTile *> m_summary;
     HealthTile *m_worst = nullptr;
     QWidget *m_tileArea = nullptr;
+    QWidget *m_tileScroll = nullptr;
     QGridLayout *m_tileGrid = nullptr;
     QHash<const vega::SnapshotSource *, HealthTile *> m_tiles;
     QList<const vega::SnapshotSource *> m_tileOrder;
