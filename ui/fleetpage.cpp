@@ -89,6 +89,7 @@ FleetPage::FleetPage(QWidget *parent) : QWidget(parent)
 
     m_proxy = makeSortProxy(m_model, FleetModel::SortRole, this);
     m_view = makeTableView(m_proxy, QStringLiteral("fleetTable"), this);
+    m_view->sortByColumn(FleetModel::NameColumn, Qt::AscendingOrder);
     connect(m_view, &QTreeView::activated, this, [this](const QModelIndex &index) {
         if (SnapshotSource *source = m_model->sourceAt(m_proxy->mapToSource(index).row()))
             Q_EMIT sourceActivated(source);
@@ -223,7 +224,8 @@ void FleetPage::refresh()
     m_worst->setContent(totals.worstHealth, healthLabel(totals.worstHealth),
                         tr("worst over %n source(s)", nullptr, totals.sources),
                         tr("%n open breaker(s)", nullptr, totals.openBreakers),
-                        totals.lost > 0 ? tr("%n source(s) not reporting", nullptr, totals.lost) : QString());
+                        totals.lost > 0 ? tr("%n source(s) not reporting", nullptr, totals.lost)
+                                        : tr("every source reporting"));
 
     for (int row = 0; row < m_model->rowCount(); ++row) {
         SnapshotSource *source = m_model->sourceAt(row);
