@@ -61,8 +61,16 @@ void ConsoleStatusBar::setSnapshot(const SnapshotPtr &snapshot)
         return;
     const MetricsSnapshot &metrics = *snapshot->metrics;
     m_lastUpdate->setText(tr("Last update %1").arg(formatClockTime(metrics.wallMs)));
-    const MetricSnapshot *cpu = metrics.find(QStringLiteral("system_cpu_percent"),
-                                             {{QStringLiteral("scope"), QStringLiteral("process")}});
+    if (m_cpuFromSnapshots)
+        setConsoleSnapshot(snapshot);
+}
+
+void ConsoleStatusBar::setConsoleSnapshot(const SnapshotPtr &snapshot)
+{
+    if (!snapshot || !snapshot->metrics)
+        return;
+    const MetricSnapshot *cpu = snapshot->metrics->find(QStringLiteral("system_cpu_percent"),
+                                                        {{QStringLiteral("scope"), QStringLiteral("process")}});
     m_cpu->setText(
         tr("Console CPU %1").arg(cpu ? formatValue(cpu->value, Unit::Percent) : missingValueText()));
 }

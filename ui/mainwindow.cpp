@@ -134,6 +134,10 @@ MainWindow::MainWindow(SnapshotSource *engine, QWidget *parent)
     connect(m_navigation, &QListWidget::currentRowChanged, this, &MainWindow::onNavigationRowChanged);
 
     addSource(engine);
+    connect(engine, &SnapshotSource::snapshotAvailable, m_statusBar, [this](const SnapshotPtr &snapshot) {
+        if (currentSource() != m_engine)
+            m_statusBar->setConsoleSnapshot(snapshot);
+    });
     restoreSettings();
 }
 
@@ -635,6 +639,8 @@ void MainWindow::setCurrentSource(int index)
     if (changed) {
         for (const QMetaObject::Connection &c : std::as_const(m_currentConnections))
             disconnect(c);
+        // The last update is the shown source's; the CPU is always the console's own.
+        m_statusBar->setCpuFromSnapshots(source == m_engine);
         m_currentConnections = {
             connect(source, &SnapshotSource::snapshotAvailable, m_statusBar, &ConsoleStatusBar::setSnapshot),
             connect(source, &SnapshotSource::snapshotAvailable, this, &MainWindow::updateDemoIndicator),
