@@ -397,6 +397,9 @@ const QList<Leaf> &leaves()
                  "How long journal events are kept."),
         VEGA_INT("storage.slow_query_ms", storage.slowQueryMs, 0, 3600000,
                  "Queries at least this slow go to the SQL profiler's slow-query log."),
+        VEGA_INT("storage.sqlite_cache_kib", storage.sqliteCacheKib, 64, 1048576,
+                 "SQLite page cache of the history connection, in KiB (SQLite's own default is 2000); "
+                 "it fills within minutes and then stays this size."),
         VEGA_INT("headless.default_duration_seconds", headless.defaultDurationSeconds, 0, 31536000,
                  "Headless run time when --duration is not given; 0 runs until SIGINT/SIGTERM."),
         VEGA_BOOL("admin.gui", admin.gui, "Serve the admin HTTP API while the console window runs."),

@@ -79,6 +79,7 @@ struct StorageConfig {
     int minuteRetentionDays = 30;
     int journalRetentionDays = 30;
     int slowQueryMs = 100;
+    int sqliteCacheKib = 256; // SQLite page cache per connection (fixed memory footprint)
 };
 
 /// The admin HTTP API (see AdminApi and docs/ADMIN_API.md).

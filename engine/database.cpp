@@ -483,6 +483,11 @@ OpenResult Database::inspectAndMigrate()
         }
         if (!run(QStringLiteral("PRAGMA synchronous = NORMAL"), kOpenCid, &error))
             return fail(OpenStatus::Unavailable, error);
+        // Set once the file is known to be ours: the pragma reads the header, and a file that
+        // is not a database must be reported as Incompatible by the inspection above.
+        if (m_options.sqliteCacheKib > 0 &&
+            !run(QStringLiteral("PRAGMA cache_size = -%1").arg(m_options.sqliteCacheKib), kOpenCid, &error))
+            return fail(OpenStatus::Unavailable, error);
     }
 
     m_schemaVersion = kSchemaVersion;

@@ -57,6 +57,10 @@ struct DatabaseOptions {
     int lockTimeoutMs = 1000;
     int connectTimeoutSeconds = 5; // PostgreSQL
     QString applicationId = QStringLiteral("vega-console");
+    /// SQLite page cache in KiB (PRAGMA cache_size = -N). SQLite's default, 2000 KiB, fills
+    /// slowly as the history file grows, so memory would creep for as long as the file is
+    /// smaller than that; a small fixed cache is full within minutes. 0 keeps SQLite's default.
+    int sqliteCacheKib = 256;
 };
 
 enum class OpenStatus {

@@ -92,6 +92,7 @@ Engine::Engine(const EngineConfig &config, const EngineOptions &options, Clock *
         so.rawRetentionHours = config.storage.rawRetentionHours;
         so.minuteRetentionDays = config.storage.minuteRetentionDays;
         so.journalRetentionDays = config.storage.journalRetentionDays;
+        so.sqliteCacheKib = config.storage.sqliteCacheKib;
         m_history = std::make_unique<HistoryStore>(so, &m_registry, m_sqlProfiler.get(), clock);
     }
     m_publishTimer.setInterval(config.metrics.snapshotIntervalMs);

@@ -133,7 +133,8 @@ public:
         : m_options(options), m_locationError(locationError), m_queue(std::move(queue)),
           m_shared(std::move(shared)), m_metrics(metrics), m_clock(clock), m_wallOriginMs(wallOriginMs),
           m_monoOriginNs(monoOriginNs),
-          m_db(location, profiler, DatabaseOptions{options.lockTimeoutMs, 5, QStringLiteral("vega-console")}),
+          m_db(location, profiler,
+               DatabaseOptions{options.lockTimeoutMs, 5, QStringLiteral("vega-console"), options.sqliteCacheKib}),
           m_writer(&m_db), m_flushTimer(new QTimer(this)), m_retryTimer(new QTimer(this)),
           m_maintenanceTimer(new QTimer(this))
     {

@@ -35,6 +35,7 @@ struct HistoryStoreOptions {
     int flushIntervalMs = 1000;   // a partial batch waits at most this long
     int queueCapacity = 100000;   // rows; beyond it the oldest metric samples are dropped
     int lockTimeoutMs = 1000;     // SQLite busy_timeout / PostgreSQL lock_timeout
+    int sqliteCacheKib = 256;     // SQLite page cache (PRAGMA cache_size); ignored for PostgreSQL
     int retryInitialMs = 250;     // first retry after a database error; doubles each time
     int retryMaxMs = 30000;       // ... up to this
     int shutdownTimeoutMs = 5000; // stop(): longest wait for the final flush

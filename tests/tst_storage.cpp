@@ -208,6 +208,7 @@ private Q_SLOTS:
     void parseUrl();
     void passwordNeverShown();
     void createsFreshDatabase();
+    void sqliteCacheIsBounded();
     void migratesFromVersion1();
     void reopenKeepsData();
     void refusesNewerSchema();
@@ -325,6 +326,35 @@ void TestStorage::createsFreshDatabase()
     tables.sort();
     QCOMPARE(tables, (QStringList{QStringLiteral("journal"), QStringLiteral("meta"), QStringLiteral("points"),
                                   QStringLiteral("points_1m"), QStringLiteral("series")}));
+}
+
+void TestStorage::sqliteCacheIsBounded()
+{
+    // The page cache is a fixed size (storage.sqlite_cache_kib), so the history connection's
+    // memory stops growing once it is full instead of creeping with the file up to 2 MiB.
+    QTemporaryDir dir;
+    MetricsRegistry registry;
+    SqlProfiler profiler(&registry);
+    const DatabaseLocationResult where = parseDatabaseUrl({}, dir.path());
+    QVERIFY2(where.ok(), qPrintable(where.error));
+    const auto cacheSize = [](Database &db) {
+        QSqlQuery q(db.connection());
+        return q.exec(QStringLiteral("PRAGMA cache_size")) && q.next() ? q.value(0).toInt() : 0;
+    };
+    DatabaseOptions options;
+    QCOMPARE(options.sqliteCacheKib, 256); // the documented default
+    options.sqliteCacheKib = 300;
+    {
+        Database db(where.location, &profiler, options);
+        QVERIFY2(db.open().ok(), "open failed");
+        QCOMPARE(cacheSize(db), -300); // negative: KiB, not pages
+        db.close();
+    }
+    options.sqliteCacheKib = 0; // SQLite's own default
+    Database db(where.location, &profiler, options);
+    QVERIFY2(db.open().ok(), "open failed");
+    QCOMPARE(cacheSize(db), -2000);
+    db.close();
 }
 
 void TestStorage::migratesFromVersion1()
