@@ -148,7 +148,7 @@ MetricsRegistry::Entry *MetricsRegistry::findOrCreate(const QString &name, const
     e->type = type;
     e->unit = unit;
     for (auto &s : e->series)
-        s = TimeSeries(m_seriesCapacity);
+        s = TimeSeries(m_seriesCapacity, TimeSeries::Storage::Preallocated);
     switch (type) {
     case MetricType::Counter: e->counter = std::make_unique<Counter>(); break;
     case MetricType::Gauge: e->gauge = std::make_unique<Gauge>(); break;
