@@ -3,16 +3,16 @@
 # resident memory grows under 2 MB, no leak suspect is raised, GUI-loop lag p99 under 5 ms).
 # Usage: bench/soak.sh [seconds=600] [rate=200] [warm-up seconds=60] [config file]
 # Builds the release preset if needed; prints the figures and exits 1 when a target is missed.
-# With a config file the demo still runs (--demo) under that configuration: e.g. a smaller
-# metrics.series_capacity, so the bounded in-memory history is full before the warm-up ends
-# and what grows afterwards is not history filling up.
+# VEGA_CONSOLE names another binary (e.g. a copy, so the build tree can be rebuilt meanwhile).
+# With a config file the demo still runs (--demo) under that configuration (for example
+# bench/soak-small-history.json, two minutes of in-memory history).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-600}
 rate=${2:-200}
 warmup=${3:-60}
 config=${4:-}
-binary=build/release/app/vega-console
+binary=${VEGA_CONSOLE:-build/release/app/vega-console}
 if [ ! -x "$binary" ]; then
     cmake --preset release >/dev/null
     cmake --build build/release -j2 --target vega-console >/dev/null
