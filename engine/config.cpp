@@ -442,6 +442,8 @@ const QList<Leaf> &leaves()
                  "An upstream silent this long mid-stream fails; 0 waits forever."),
         VEGA_INT("memory.cleanup_interval_ms", memory.cleanupIntervalMs, 100, 3600000,
                  "How often the engine releases what it can leak (abandoned entries, idle connections)."),
+        VEGA_BOOL("memory.release_free_heap", memory.releaseFreeHeap,
+                  "After each cleanup, hand the allocator's free pages back to the system (malloc_trim)."),
         VEGA_BOOL("redis.enabled", http.redis.enabled,
                   "Share cached GET responses and coalesce fetches across instances through Redis (docs/REDIS.md)."),
         Leaf{QStringLiteral("redis.url"), Kind::String, 0, 0,

@@ -355,6 +355,13 @@ public:
         sampleDuration =
             registry->histogram(QStringLiteral("memory_sample_duration"), {},
                                 QStringLiteral("Real time one memory sample took"), Unit::Nanoseconds);
+        heapReleased = registry->counter(QStringLiteral("memory_heap_released"), {},
+                                         QStringLiteral("Resident memory handed back to the system by the "
+                                                        "allocator after cleanups (malloc_trim)"),
+                                         Unit::Bytes);
+        heapReleaseDuration = registry->histogram(QStringLiteral("memory_heap_release_duration"), {},
+                                                  QStringLiteral("Real time one heap release took"),
+                                                  Unit::Nanoseconds);
     }
 
     /// Caller holds mutex.
@@ -451,6 +458,8 @@ public:
     const MemoryMonitorConfig config;
     Gauge *suspectGauge = nullptr;
     Histogram *sampleDuration = nullptr;
+    Counter *heapReleased = nullptr;
+    Histogram *heapReleaseDuration = nullptr;
 
     // Owner thread only.
     ProcessMemorySampler sampler;
@@ -493,7 +502,11 @@ MemoryMonitor::MemoryMonitor(MetricsRegistry *registry, const MemoryMonitorConfi
         if (!d->lastAnalysisNs || now - *d->lastAnalysisNs >= qint64(d->config.analysisIntervalMs) * kNsPerMs)
             analyseNow();
     });
-    connect(&d->cleanupTimer, &QTimer::timeout, this, [this] { runCleanupNow(); });
+    connect(&d->cleanupTimer, &QTimer::timeout, this, [this] {
+        runCleanupNow();
+        if (d->config.releaseFreeHeap)
+            releaseFreeHeapNow();
+    });
 }
 
 MemoryMonitor::~MemoryMonitor() = default;
@@ -786,6 +799,24 @@ void MemoryMonitor::analyseNow()
         qCWarning(lcMemory).noquote() << "possible leak:" << message;
         Q_EMIT suspectRaised(s);
     }
+}
+
+qint64 MemoryMonitor::releaseFreeHeapNow()
+{
+#if defined(__GLIBC__) && !defined(VEGA_ASAN) && defined(Q_OS_LINUX)
+    const auto started = std::chrono::steady_clock::now();
+    const std::optional<qint64> before = readStatmRss();
+    malloc_trim(0);
+    const std::optional<qint64> after = readStatmRss();
+    d->heapReleaseDuration->record(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+    const qint64 released = before && after ? std::max<qint64>(0, *before - *after) : 0;
+    if (released > 0)
+        d->heapReleased->inc(quint64(released));
+    return released;
+#else
+    return -1;
+#endif
 }
 
 int MemoryMonitor::runCleanupNow()

@@ -29,6 +29,10 @@ struct MemoryMonitorConfig {
     double rssBytesPerMinute = 1024.0 * 1024.0;
     double workloadDriftPerMinute = 0.02; // steady: |workload slope| <= this x its median, per minute
     int cleanupIntervalMs = 30000;        // period of the registered cleanup hooks
+    /// After the cleanup hooks, hand the allocator's free pages back to the system
+    /// (glibc malloc_trim). Freed memory otherwise stays resident in malloc's arenas, so RSS
+    /// creeps up to each arena's high-water mark and drifts away from the heap in use.
+    bool releaseFreeHeap = true;
 
     /// Every problem, one message each naming the key and the value, e.g.
     /// "memory.window_seconds: 5 is below the minimum of 30". Empty when valid.
@@ -161,11 +165,13 @@ ProcessMemoryReading readProcessMemory();
  * the window, or when |its Theil–Sen slope| <= workloadDriftPerMinute x |its median| per
  * minute: a ramping load legitimately holds more objects and must not raise a suspect.
  *
- * Cleanup hooks (addCleanup) run every cleanupIntervalMs; what each releases is counted.
+ * Cleanup hooks (addCleanup) run every cleanupIntervalMs; what each releases is counted. Then,
+ * with releaseFreeHeap, the allocator's free pages go back to the system (releaseFreeHeapNow()).
  *
  * Metrics: gauges process_rss and heap_in_use (bytes; created at the first available reading,
  * never a made-up zero), live_objects{type}, memory_leak_suspects; counter
- * memory_cleanup_released{what}; histogram memory_sample_duration (ns, real time).
+ * memory_cleanup_released{what}, memory_heap_released (bytes); histograms
+ * memory_sample_duration and memory_heap_release_duration (ns, real time).
  *
  * Use from the object's thread; suspects(), trackedTypes() and summary() are thread-safe.
  */
@@ -208,6 +214,11 @@ public:
     void analyseNow();
     /// Runs every cleanup hook now; returns the total released.
     int runCleanupNow();
+    /// Returns the allocator's free pages to the system now (glibc malloc_trim(0), which
+    /// also releases free pages in the middle of the heap and in thread arenas). Returns the
+    /// drop in RSS in bytes (0 when nothing was released), or -1 where it is not supported
+    /// (not glibc, or under AddressSanitizer, whose allocator keeps its own pools).
+    qint64 releaseFreeHeapNow();
 
     QList<LeakSuspect> suspects() const;
     QList<TrackedTypeStatus> trackedTypes() const;

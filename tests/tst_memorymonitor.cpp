@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -745,6 +746,67 @@ private Q_SLOTS:
                      ->find(QStringLiteral("memory_cleanup_released"),
                             {{QStringLiteral("what"), QStringLiteral("idle_connections")}})
                      ->total,
+                 quint64(0));
+    }
+
+    void freeHeapIsHandedBack()
+    {
+        // 32 MiB in small blocks, all freed but the last: glibc keeps the freed run below the
+        // block still in use resident (free() only trims the top of the heap), which is how
+        // RSS drifts above the heap in use. releaseFreeHeapNow() gives those pages back.
+        MetricsRegistry registry;
+        MemoryMonitorConfig config;
+        config.cleanupIntervalMs = 100;
+        MemoryMonitor monitor(&registry, config);
+        monitor.sampleNow();
+        if (!monitor.summary().rss.available)
+            QSKIP("resident memory is unavailable here");
+        if (monitor.releaseFreeHeapNow() < 0)
+            QSKIP("releasing free heap needs glibc's allocator (not ASan's)");
+
+        constexpr size_t kBlock = 512; // above the fastbin sizes: freed blocks coalesce
+        constexpr size_t kCount = 64 * 1024;
+        std::vector<char *> blocks;
+        blocks.reserve(kCount);
+        for (size_t i = 0; i < kCount; ++i) {
+            blocks.push_back(static_cast<char *>(std::malloc(kBlock)));
+            QVERIFY(blocks.back());
+            std::memset(blocks.back(), int(i), kBlock); // resident
+        }
+        char *keep = static_cast<char *>(std::malloc(kBlock)); // pins the top of the heap
+        QVERIFY(keep);
+        keep[0] = 1;
+        for (char *b : blocks)
+            std::free(b);
+        blocks.clear();
+
+        monitor.sampleNow();
+        const qint64 beforeRss = monitor.summary().rss.bytes;
+        const qint64 released = monitor.releaseFreeHeapNow();
+        monitor.sampleNow();
+        const qint64 afterRss = monitor.summary().rss.bytes;
+        std::free(keep);
+        QVERIFY2(released >= qint64(24 * kMiB), qPrintable(QString::number(double(released) / kMiB)));
+        QVERIFY2(afterRss <= beforeRss - qint64(24 * kMiB),
+                 qPrintable(QStringLiteral("%1 -> %2 MiB").arg(double(beforeRss) / kMiB).arg(double(afterRss) / kMiB)));
+        const auto snapshot = registry.capture();
+        QVERIFY(snapshot->find(QStringLiteral("memory_heap_released"))->total >= quint64(released));
+        QVERIFY(snapshot->find(QStringLiteral("memory_heap_release_duration"))->summary.count >= 2);
+
+        // The cleanup timer does it too, after the hooks, unless it is turned off.
+        monitor.start();
+        QTRY_VERIFY_WITH_TIMEOUT(registry.capture()->find(QStringLiteral("memory_heap_release_duration"))
+                                         ->summary.count >= 4,
+                                 5000);
+        monitor.stop();
+
+        MetricsRegistry quietRegistry;
+        config.releaseFreeHeap = false;
+        MemoryMonitor quiet(&quietRegistry, config);
+        quiet.start();
+        QTest::qWait(350);
+        quiet.stop();
+        QCOMPARE(quietRegistry.capture()->find(QStringLiteral("memory_heap_release_duration"))->summary.count,
                  quint64(0));
     }
 
