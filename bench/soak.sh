@@ -29,6 +29,8 @@ sleep "$warmup"
 rss_after_warmup=$(rss_kb)
 peak=$rss_after_warmup
 last=$rss_after_warmup
+echo "soak: ${warmup} s: RSS ${rss_after_warmup} KiB (end of warm-up)"
+ticks=0
 while kill -0 "$pid" 2>/dev/null; do
     now=$(rss_kb)
     if [ "${now:-0}" -gt 0 ]; then
@@ -36,6 +38,11 @@ while kill -0 "$pid" 2>/dev/null; do
         [ "$now" -gt "$peak" ] && peak=$now
     fi
     sleep 5
+    ticks=$((ticks + 1))
+    # A trace every minute: a bounded cache filling flattens out, a leak does not.
+    if [ $((ticks % 12)) -eq 0 ] && [ "${now:-0}" -gt 0 ]; then
+        echo "soak: $((warmup + ticks * 5)) s: RSS ${now} KiB (+$((now - rss_after_warmup)))"
+    fi
 done
 wait "$pid" || { echo "soak: the program failed:"; cat "$work/stderr.log"; exit 1; }
 # Figures from the program's own final report.
