@@ -135,8 +135,11 @@ private Q_SLOTS:
         client.start();
         QCOMPARE(client.state(), RedisClient::State::Connecting);
         QTRY_COMPARE_WITH_TIMEOUT(client.state(), RedisClient::State::Up, 10000);
-        QTRY_VERIFY_WITH_TIMEOUT(!states.isEmpty(), 5000);
-        QCOMPARE(states.last().at(0).value<RedisClient::State>(), RedisClient::State::Up);
+        // stateChanged is queued (never emitted from inside a hiredis callback): the Up signal
+        // arrives after state() already says Up, and after the queued Connecting one.
+        QTRY_VERIFY_WITH_TIMEOUT(!states.isEmpty() &&
+                                     states.last().at(0).value<RedisClient::State>() == RedisClient::State::Up,
+                                 5000);
 
         const QByteArray binary("a\0b\r\nc", 6);
         auto set = send(client, {"SET", "k", binary});

@@ -17,6 +17,7 @@
 #include <QtTest>
 
 #include <csignal>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -36,6 +37,34 @@ struct Agent {
     }
     MetricsRegistry registry;
     std::unique_ptr<HttpClient> client;
+};
+
+/// A Redis server, a backend and two agents sharing that Redis: where most tests start.
+/// `tune` adjusts the agents' Redis settings before they are created.
+struct TwoAgents {
+    explicit TwoAgents(const std::function<void(RedisConfig &)> &tune = {}) : a(config(tune)), b(config(tune)) {}
+
+    /// True once Redis runs and both agents are connected to it.
+    bool up() const
+    {
+        return started && a.client->sharedCacheStatus().state == QLatin1String("up") &&
+               b.client->sharedCacheStatus().state == QLatin1String("up");
+    }
+
+    RedisServer server;
+    bool started = server.start();
+    Backend backend;
+    Agent a;
+    Agent b;
+
+private:
+    RedisConfig config(const std::function<void(RedisConfig &)> &tune) const
+    {
+        RedisConfig c = redisConfig(server);
+        if (tune)
+            tune(c);
+        return c;
+    }
 };
 
 } // namespace
@@ -148,38 +177,34 @@ private Q_SLOTS:
 
     void responseFetchedByOneAgentIsAHitForAnother()
     {
-        RedisServer server;
-        QVERIFY(server.start());
-        Backend backend;
-        Agent a(redisConfig(server));
-        Agent b(redisConfig(server));
-        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
-        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        TwoAgents t;
+        QVERIFY2(t.started, "redis-server did not start");
+        QTRY_VERIFY_WITH_TIMEOUT(t.up(), 10000);
 
-        const QUrl url = backend.url(QStringLiteral("/shared?x=1"));
-        const HttpResponse first = fetch(*a.client, url);
+        const QUrl url = t.backend.url(QStringLiteral("/shared?x=1"));
+        const HttpResponse first = fetch(*t.a.client, url);
         QVERIFY2(first.ok(), qPrintable(first.errorString));
         QVERIFY(!first.fromCache);
-        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().writes, quint64(1), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(t.a.client->sharedCacheStatus().writes, quint64(1), 10000);
 
-        const HttpResponse second = fetch(*b.client, url);
+        const HttpResponse second = fetch(*t.b.client, url);
         QVERIFY2(second.ok(), qPrintable(second.errorString));
         QVERIFY(second.fromCache);
         QCOMPARE(second.status, 200);
         QCOMPARE(second.body, first.body);
         QCOMPARE(second.header("X-Origin"), QByteArray("backend"));
-        QCOMPARE(backend.count("/shared"), 1);
-        QCOMPARE(b.client->totals().sharedCacheHits, quint64(1));
-        QCOMPARE(b.client->sharedCacheStatus().hits, quint64(1));
-        QCOMPARE(a.client->sharedCacheStatus().lockAcquired, quint64(1));
+        QCOMPARE(t.backend.count("/shared"), 1);
+        QCOMPARE(t.b.client->totals().sharedCacheHits, quint64(1));
+        QCOMPARE(t.b.client->sharedCacheStatus().hits, quint64(1));
+        QCOMPARE(t.a.client->sharedCacheStatus().lockAcquired, quint64(1));
 
         // B's hit filled its local cache: the next request does not ask Redis.
-        const HttpResponse third = fetch(*b.client, url);
+        const HttpResponse third = fetch(*t.b.client, url);
         QVERIFY(third.fromCache);
-        QCOMPARE(b.client->totals().cacheHits, quint64(1));
-        QCOMPARE(b.client->sharedCacheStatus().hits, quint64(1));
+        QCOMPARE(t.b.client->totals().cacheHits, quint64(1));
+        QCOMPARE(t.b.client->sharedCacheStatus().hits, quint64(1));
 
-        const auto snap = b.registry.capture();
+        const auto snap = t.b.registry.capture();
         QVERIFY(snap->find(QStringLiteral("redis_hits")));
         QCOMPARE(snap->find(QStringLiteral("redis_hits"))->total, quint64(1));
         QCOMPARE(snap->find(QStringLiteral("redis_up"))->value, 1.0);
@@ -189,71 +214,59 @@ private Q_SLOTS:
 
     void uncacheableResponsesAreNotShared()
     {
-        RedisServer server;
-        QVERIFY(server.start());
-        Backend backend;
-        Agent a(redisConfig(server));
-        Agent b(redisConfig(server));
-        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
-        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
-        const QUrl url = backend.url(QStringLiteral("/private/me"));
-        QVERIFY(fetch(*a.client, url).ok());
-        const HttpResponse r = fetch(*b.client, url);
+        TwoAgents t;
+        QVERIFY2(t.started, "redis-server did not start");
+        QTRY_VERIFY_WITH_TIMEOUT(t.up(), 10000);
+        const QUrl url = t.backend.url(QStringLiteral("/private/me"));
+        QVERIFY(fetch(*t.a.client, url).ok());
+        const HttpResponse r = fetch(*t.b.client, url);
         QVERIFY(r.ok());
         QVERIFY(!r.fromCache);
-        QCOMPARE(backend.count("/private/me"), 2);
-        QCOMPARE(a.client->sharedCacheStatus().writes, quint64(0));
+        QCOMPARE(t.backend.count("/private/me"), 2);
+        QCOMPARE(t.a.client->sharedCacheStatus().writes, quint64(0));
     }
 
     void concurrentRequestsOverTwoAgentsReachTheBackendOnce()
     {
-        RedisServer server;
-        QVERIFY(server.start());
-        Backend backend;
-        Agent a(redisConfig(server));
-        Agent b(redisConfig(server));
-        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
-        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        TwoAgents t;
+        QVERIFY2(t.started, "redis-server did not start");
+        QTRY_VERIFY_WITH_TIMEOUT(t.up(), 10000);
 
-        const QUrl url = backend.url(QStringLiteral("/hot"));
+        const QUrl url = t.backend.url(QStringLiteral("/hot"));
         Collector c;
         for (int i = 0; i < 50; ++i) {
             HttpRequest request;
             request.url = url;
-            c.track((i % 2 ? b.client : a.client)->send(request));
+            c.track((i % 2 ? t.b.client : t.a.client)->send(request));
         }
         QTRY_COMPARE_WITH_TIMEOUT(c.done(), 50, 20000);
         for (int i = 0; i < 50; ++i) {
             QVERIFY2(c.at(i).ok(), qPrintable(c.at(i).errorString));
             QCOMPARE(c.at(i).body, QByteArray("body of /hot"));
         }
-        QCOMPARE(backend.count("/hot"), 1);
-        const SharedCacheStatus sa = a.client->sharedCacheStatus();
-        const SharedCacheStatus sb = b.client->sharedCacheStatus();
+        QCOMPARE(t.backend.count("/hot"), 1);
+        const SharedCacheStatus sa = t.a.client->sharedCacheStatus();
+        const SharedCacheStatus sb = t.b.client->sharedCacheStatus();
         QCOMPARE(sa.lockAcquired + sb.lockAcquired, quint64(1));
         // The other agent got the value from Redis, by waiting or by a plain hit.
         QCOMPARE(sa.hits + sb.hits, quint64(1));
         // In-process coalescing first: one Redis lookup per agent and key.
-        QCOMPARE(a.client->totals().leaders, quint64(1));
-        QCOMPARE(b.client->totals().leaders, quint64(1));
+        QCOMPARE(t.a.client->totals().leaders, quint64(1));
+        QCOMPARE(t.b.client->totals().leaders, quint64(1));
     }
 
     void waiterIsAnsweredByTheLockHoldersValue()
     {
-        RedisServer server;
-        QVERIFY(server.start());
-        Backend backend;
-        Agent a(redisConfig(server));
-        Agent b(redisConfig(server));
-        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
-        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
-        const QUrl url = backend.url(QStringLiteral("/locked"));
+        TwoAgents t;
+        QVERIFY2(t.started, "redis-server did not start");
+        QTRY_VERIFY_WITH_TIMEOUT(t.up(), 10000);
+        const QUrl url = t.backend.url(QStringLiteral("/locked"));
         const QByteArray key = requestKey("GET", url, {}, {});
 
         // A takes the fetch lock itself, as its pipeline would.
         QObject context;
         std::optional<SharedLookup> lock;
-        QVERIFY(a.client->sharedCache()->lookup(key, true, &context, [&lock](const SharedLookup &r) { lock = r; }));
+        QVERIFY(t.a.client->sharedCache()->lookup(key, true, &context, [&lock](const SharedLookup &r) { lock = r; }));
         QTRY_VERIFY_WITH_TIMEOUT(lock.has_value(), 10000);
         QCOMPARE(lock->outcome, SharedLookup::Outcome::LockAcquired);
 
@@ -261,8 +274,8 @@ private Q_SLOTS:
         Collector c;
         HttpRequest request;
         request.url = url;
-        c.track(b.client->send(request));
-        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().lockWaits, quint64(1), 10000);
+        c.track(t.b.client->send(request));
+        QTRY_COMPARE_WITH_TIMEOUT(t.b.client->sharedCacheStatus().lockWaits, quint64(1), 10000);
         QTest::qWait(100);
         QCOMPARE(c.done(), 0);
 
@@ -270,71 +283,61 @@ private Q_SLOTS:
         value.status = 200;
         value.headers = {{"Content-Type", "text/plain"}};
         value.body = "from the lock holder";
-        a.client->sharedCache()->store(key, value, 60000, lock->lockToken);
+        t.a.client->sharedCache()->store(key, value, 60000, lock->lockToken);
         QTRY_COMPARE_WITH_TIMEOUT(c.done(), 1, 10000);
         QVERIFY(c.at(0).ok());
         QVERIFY(c.at(0).fromCache);
         QCOMPARE(c.at(0).body, QByteArray("from the lock holder"));
-        QCOMPARE(backend.count("/locked"), 0);
-        QCOMPARE(b.client->sharedCacheStatus().waitHits, quint64(1));
+        QCOMPARE(t.backend.count("/locked"), 0);
+        QCOMPARE(t.b.client->sharedCacheStatus().waitHits, quint64(1));
     }
 
     void waiterFetchesWhenTheLockEndsWithoutAValue()
     {
-        RedisServer server;
-        QVERIFY(server.start());
-        Backend backend;
-        RedisConfig config = redisConfig(server);
-        config.lockTtlMs = 400;
-        Agent a(config);
-        Agent b(config);
-        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
-        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
+        TwoAgents t([](RedisConfig &c) { c.lockTtlMs = 400; });
+        QVERIFY2(t.started, "redis-server did not start");
+        QTRY_VERIFY_WITH_TIMEOUT(t.up(), 10000);
         QObject context;
 
         // Released without a value (the holder's response was not cacheable): B fetches.
-        const QUrl released = backend.url(QStringLiteral("/released"));
+        const QUrl released = t.backend.url(QStringLiteral("/released"));
         std::optional<SharedLookup> lock;
-        QVERIFY(a.client->sharedCache()->lookup(requestKey("GET", released, {}, {}), true, &context,
+        QVERIFY(t.a.client->sharedCache()->lookup(requestKey("GET", released, {}, {}), true, &context,
                                                 [&lock](const SharedLookup &r) { lock = r; }));
         QTRY_VERIFY_WITH_TIMEOUT(lock.has_value(), 10000);
         QCOMPARE(lock->outcome, SharedLookup::Outcome::LockAcquired);
         Collector c;
         HttpRequest request;
         request.url = released;
-        c.track(b.client->send(request));
-        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().lockWaits, quint64(1), 10000);
-        a.client->sharedCache()->release(requestKey("GET", released, {}, {}), lock->lockToken);
+        c.track(t.b.client->send(request));
+        QTRY_COMPARE_WITH_TIMEOUT(t.b.client->sharedCacheStatus().lockWaits, quint64(1), 10000);
+        t.a.client->sharedCache()->release(requestKey("GET", released, {}, {}), lock->lockToken);
         QTRY_COMPARE_WITH_TIMEOUT(c.done(), 1, 10000);
         QVERIFY(c.at(0).ok());
         QVERIFY(!c.at(0).fromCache);
-        QCOMPARE(backend.count("/released"), 1);
+        QCOMPARE(t.backend.count("/released"), 1);
 
         // Never released (the holder died): the wait ends with the lock's TTL.
-        const QUrl abandoned = backend.url(QStringLiteral("/abandoned"));
+        const QUrl abandoned = t.backend.url(QStringLiteral("/abandoned"));
         lock.reset();
-        QVERIFY(a.client->sharedCache()->lookup(requestKey("GET", abandoned, {}, {}), true, &context,
+        QVERIFY(t.a.client->sharedCache()->lookup(requestKey("GET", abandoned, {}, {}), true, &context,
                                                 [&lock](const SharedLookup &r) { lock = r; }));
         QTRY_VERIFY_WITH_TIMEOUT(lock.has_value(), 10000);
         QCOMPARE(lock->outcome, SharedLookup::Outcome::LockAcquired);
         request.url = abandoned;
-        c.track(b.client->send(request));
+        c.track(t.b.client->send(request));
         QTRY_COMPARE_WITH_TIMEOUT(c.done(), 2, 10000);
         QVERIFY(c.at(1).ok());
-        QCOMPARE(backend.count("/abandoned"), 1);
-        QCOMPARE(b.client->sharedCacheStatus().lockWaits, quint64(2));
+        QCOMPARE(t.backend.count("/abandoned"), 1);
+        QCOMPARE(t.b.client->sharedCacheStatus().lockWaits, quint64(2));
     }
 
     void redisOutageNeverFailsRequestsAndRecovers()
     {
-        RedisServer server;
-        QVERIFY(server.start());
-        Backend backend;
-        Agent a(redisConfig(server));
-        Agent b(redisConfig(server));
-        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
-        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 10000);
-        QVERIFY(fetch(*a.client, backend.url(QStringLiteral("/warm"))).ok());
+        TwoAgents t;
+        QVERIFY2(t.started, "redis-server did not start");
+        QTRY_VERIFY_WITH_TIMEOUT(t.up(), 10000);
+        QVERIFY(fetch(*t.a.client, t.backend.url(QStringLiteral("/warm"))).ok());
 
         // Kill Redis while requests are in flight, then keep sending.
         Collector c;
@@ -342,54 +345,54 @@ private Q_SLOTS:
         auto sendBatch = [&](const QString &prefix) {
             for (int i = 0; i < 10; ++i, ++sent) {
                 HttpRequest request;
-                request.url = backend.url(QStringLiteral("/%1/%2").arg(prefix).arg(i));
-                c.track((i % 2 ? b.client : a.client)->send(request));
+                request.url = t.backend.url(QStringLiteral("/%1/%2").arg(prefix).arg(i));
+                c.track((i % 2 ? t.b.client : t.a.client)->send(request));
             }
         };
         sendBatch(QStringLiteral("during"));
-        server.stop();
+        t.server.stop();
         sendBatch(QStringLiteral("after"));
         QTRY_COMPARE_WITH_TIMEOUT(c.done(), sent, 20000);
         for (int i = 0; i < c.size(); ++i)
             QVERIFY2(c.at(i).ok(), qPrintable(c.at(i).errorString));
 
-        QTRY_VERIFY_WITH_TIMEOUT(a.client->sharedCacheStatus().state != QStringLiteral("up"), 10000);
-        QTRY_VERIFY_WITH_TIMEOUT(b.client->sharedCacheStatus().state != QStringLiteral("up"), 10000);
-        const SharedCacheStatus down = b.client->sharedCacheStatus();
+        QTRY_VERIFY_WITH_TIMEOUT(t.a.client->sharedCacheStatus().state != QStringLiteral("up"), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(t.b.client->sharedCacheStatus().state != QStringLiteral("up"), 10000);
+        const SharedCacheStatus down = t.b.client->sharedCacheStatus();
         QVERIFY(down.enabled);
         QVERIFY2(!down.lastError.isEmpty(), "the status says why");
         QVERIFY(down.downSinceMs > 0);
-        QCOMPARE(b.registry.capture()->find(QStringLiteral("redis_up"))->value, 0.0);
+        QCOMPARE(t.b.registry.capture()->find(QStringLiteral("redis_up"))->value, 0.0);
 
         // With Redis down every request goes straight on, and counts a fallback.
-        const quint64 fallbacksBefore = a.client->sharedCacheStatus().fallbacks;
+        const quint64 fallbacksBefore = t.a.client->sharedCacheStatus().fallbacks;
         for (int i = 0; i < 5; ++i) {
-            const HttpResponse r = fetch(*a.client, backend.url(QStringLiteral("/down/%1").arg(i)));
+            const HttpResponse r = fetch(*t.a.client, t.backend.url(QStringLiteral("/down/%1").arg(i)));
             QVERIFY2(r.ok(), qPrintable(r.errorString));
             QVERIFY(!r.fromCache);
         }
-        QVERIFY(a.client->sharedCacheStatus().fallbacks >= fallbacksBefore + 5);
+        QVERIFY(t.a.client->sharedCacheStatus().fallbacks >= fallbacksBefore + 5);
 
         // Redis comes back on the same port: both agents use it again by themselves.
-        QVERIFY(server.start());
-        QTRY_COMPARE_WITH_TIMEOUT(a.client->sharedCacheStatus().state, QStringLiteral("up"), 15000);
-        QTRY_COMPARE_WITH_TIMEOUT(b.client->sharedCacheStatus().state, QStringLiteral("up"), 15000);
+        QVERIFY(t.server.start());
+        QTRY_COMPARE_WITH_TIMEOUT(t.a.client->sharedCacheStatus().state, QStringLiteral("up"), 15000);
+        QTRY_COMPARE_WITH_TIMEOUT(t.b.client->sharedCacheStatus().state, QStringLiteral("up"), 15000);
         int round = 0;
         auto sharedAgain = [&] {
-            const QUrl url = backend.url(QStringLiteral("/back/%1").arg(++round));
-            if (!fetch(*a.client, url).ok())
+            const QUrl url = t.backend.url(QStringLiteral("/back/%1").arg(++round));
+            if (!fetch(*t.a.client, url).ok())
                 return false;
             // Give A's write time to land (it is sent after A's answer).
-            QElapsedTimer t;
-            t.start();
-            while (t.elapsed() < 2000 && a.client->sharedCacheStatus().writes == 0)
+            QElapsedTimer waited;
+            waited.start();
+            while (waited.elapsed() < 2000 && t.a.client->sharedCacheStatus().writes == 0)
                 QTest::qWait(10);
-            const HttpResponse r = fetch(*b.client, url);
+            const HttpResponse r = fetch(*t.b.client, url);
             return r.ok() && r.fromCache;
         };
         QTRY_VERIFY_WITH_TIMEOUT(sharedAgain(), 15000);
-        QVERIFY(b.client->sharedCacheStatus().hits >= 1);
-        QVERIFY(b.client->sharedCacheStatus().connects >= 2);
+        QVERIFY(t.b.client->sharedCacheStatus().hits >= 1);
+        QVERIFY(t.b.client->sharedCacheStatus().connects >= 2);
     }
 
     void slowRedisOpensTheBreakerAndRequestsGoOn()
