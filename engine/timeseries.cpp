@@ -1,6 +1,7 @@
 #include "timeseries.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 
 namespace vega {
@@ -62,6 +63,9 @@ void TimeSeries::recycle(std::shared_ptr<Chunk> chunk)
     // Only a chunk nobody else reads can be reused; one a snapshot still holds is freed
     // with that snapshot, and takeChunk() allocates its replacement.
     if (m_preallocate && chunk.use_count() == 1) {
+        // use_count() is a relaxed load: the fence orders the last other holder's reads
+        // (before its release decrement) before our writes to the chunk.
+        std::atomic_thread_fence(std::memory_order_acquire);
         chunk->clear(); // keeps its storage
         m_spare.push_back(std::move(chunk));
     }
@@ -75,6 +79,9 @@ void TimeSeries::append(qint64 tMs, double value)
         // A snapshot still reads this chunk: copy before writing (copy-on-write).
         m_chunks.last() = std::make_shared<Chunk>(*m_chunks.last());
         m_chunks.last()->reserve(kChunk);
+    } else {
+        // Ours alone (snapshots on other threads may just have dropped it): see recycle().
+        std::atomic_thread_fence(std::memory_order_acquire);
     }
     m_chunks.last()->push_back(SeriesPoint{tMs, value});
     ++m_size;
