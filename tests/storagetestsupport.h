@@ -19,6 +19,31 @@ constexpr qint64 kMinute = 60000;
 constexpr qint64 kHour = 3600000;
 constexpr qint64 kDay = 24 * kHour;
 
+/// The key of a test series (labels as stored: a JSON object).
+inline SeriesKey key(const char *name, const QString &labels = QStringLiteral("{}"), const char *field = "value")
+{
+    return SeriesKey{QLatin1String(name), labels, QLatin1String(field), QString()};
+}
+
+/// `count` points `stepMs` apart from `fromMs`, valued first, first + 1, ...
+inline QVector<SeriesPoint> ramp(qint64 fromMs, int count, qint64 stepMs = 1000, double first = 0)
+{
+    QVector<SeriesPoint> points;
+    for (int i = 0; i < count; ++i)
+        points.append({fromMs + i * stepMs, first + i});
+    return points;
+}
+
+inline JournalEntry entry(qint64 tMs, const QString &kind, const QString &message)
+{
+    JournalEntry e;
+    e.tMs = tMs;
+    e.kind = kind;
+    e.source = QStringLiteral("test");
+    e.message = message;
+    return e;
+}
+
 /// A store with its own registry and profiler.
 struct Rig {
     explicit Rig(const HistoryStoreOptions &options, Clock *clock = Clock::system())

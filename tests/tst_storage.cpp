@@ -115,29 +115,6 @@ const char *const kVersion1Ddl[] = {
     "INSERT INTO meta (key, value) VALUES ('schema_version', '1')",
 };
 
-SeriesKey key(const char *name, const QString &labels = QStringLiteral("{}"), const char *field = "value")
-{
-    return SeriesKey{QLatin1String(name), labels, QLatin1String(field), QString()};
-}
-
-QVector<SeriesPoint> ramp(qint64 fromMs, int count, qint64 stepMs = 1000, double first = 0)
-{
-    QVector<SeriesPoint> points;
-    for (int i = 0; i < count; ++i)
-        points.append({fromMs + i * stepMs, first + i});
-    return points;
-}
-
-JournalEntry entry(qint64 tMs, const QString &kind, const QString &message)
-{
-    JournalEntry e;
-    e.tMs = tMs;
-    e.kind = kind;
-    e.source = QStringLiteral("test");
-    e.message = message;
-    return e;
-}
-
 /// As root, permission bits do not stop anyone: drop CAP_DAC_OVERRIDE (and READ_SEARCH) from
 /// the calling thread's effective set for a scope. Threads started meanwhile (the store's
 /// database thread) inherit the reduced set, so a 0444 file really is read-only for them.

@@ -41,29 +41,6 @@ const char *const kVersion1Ddl[] = {
     "INSERT INTO meta (key, value) VALUES ('schema_version', '1')",
 };
 
-SeriesKey key(const char *name)
-{
-    return SeriesKey{QLatin1String(name), QStringLiteral("{}"), QStringLiteral("value"), QString()};
-}
-
-QVector<SeriesPoint> ramp(qint64 fromMs, int count, qint64 stepMs = 1000, double first = 0)
-{
-    QVector<SeriesPoint> points;
-    for (int i = 0; i < count; ++i)
-        points.append({fromMs + i * stepMs, first + i});
-    return points;
-}
-
-JournalEntry entry(qint64 tMs, const QString &kind, const QString &message)
-{
-    JournalEntry e;
-    e.tMs = tMs;
-    e.kind = kind;
-    e.source = QStringLiteral("test");
-    e.message = message;
-    return e;
-}
-
 } // namespace
 
 class TestStoragePg : public QObject {
